@@ -1,0 +1,1 @@
+"""The segmentation network: training, evaluation, the shipped weights and the predictor."""

@@ -1,0 +1,1 @@
+"""The database: models, migrations, SQL functions, review operations and the private PostGIS."""

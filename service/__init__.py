@@ -1,0 +1,1 @@
+"""The faces of slickwatch: the command line and the ASGI app (OGC API - Features, jobs, review)."""

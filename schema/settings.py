@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Settings for every slickwatch command, from ``SLICKWATCH_<NAME>`` variables or a ``.env`` file."""
+    """Settings of every slickwatch command, from ``SLICKWATCH_<NAME>`` variables or ``.env``."""
 
     model_config = SettingsConfigDict(env_prefix="SLICKWATCH_", env_file=".env", extra="ignore")
 
@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     """Data folder of the private PostgreSQL cluster (default ``<data_dir>/pg``)."""
     database_name: str = "slickwatch"
     """Name of the database inside the private cluster."""
+    pg_bin: Path | None = None
+    """Folder of initdb and pg_ctl (default: newest ``/usr/lib/postgresql/*/bin``, then PATH)."""
+    pg_fsync: bool = True
+    """Whether the private cluster fsyncs; ``false`` is faster and survives server crashes only."""
     scheduler: str | None = None
     """Address of a running Dask scheduler (``tcp://host:8786``); unset means a local cluster."""
     kubernetes_spec: Path | None = None
@@ -33,7 +37,7 @@ class Settings(BaseSettings):
     n_workers: int | None = None
     """Workers of the local Dask cluster (default: one per core)."""
     model: str | None = None
-    """Registered model name (``name`` or ``name:version``); unset means the newest, else the shipped one."""
+    """Registered model (``name`` or ``name:version``); unset: the newest, else the shipped one."""
     resolution: float = 80.0
     """Working resolution in metres."""
     chunk_size: int = 2048

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import numpy as np
 import pystac
 import rasterio
 import shapely
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -101,6 +102,13 @@ class Asset:
         if self.nodata is not None and not math.isnan(self.nodata):
             out = np.where(values == self.nodata, np.float32(np.nan), out)
         return out.astype(np.float32, copy=False)
+
+    def __eq__(self, other: object) -> bool:
+        # Compared by token so that NaN nodata values compare equal.
+        return isinstance(other, Asset) and self._token() == other._token()
+
+    def __hash__(self) -> int:
+        return hash(self._token())
 
     def _token(self) -> tuple[Any, ...]:
         nodata = "nan" if self.nodata is not None and math.isnan(self.nodata) else self.nodata
@@ -468,7 +476,11 @@ def scene_from_grd_file(path: str | Path) -> Scene:
     scene_epsg: int | None = None
     for pol, file in sorted(layout.measurements.items(), key=lambda kv: (kv[0] != "VV", kv[0])):
         try:
-            with rasterio.open(file) as ds:
+            with warnings.catch_warnings():
+                # a raster without georeferencing is reported below, with the remedy
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                ds = rasterio.open(file)
+            with ds:
                 gcps, gcp_crs = ds.gcps
                 crs, transform, shape, nodata = (
                     ds.crs,

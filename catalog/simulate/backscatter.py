@@ -1,0 +1,144 @@
+"""Normalized radar cross section of the sea, the land and the instrument's noise floor (C band).
+
+VV over the sea is CMOD5.N. No maintained, light PyPI implementation exists: ``xsarsea`` has one but
+pulls numba, llvmlite, opencv and h5netcdf (hundreds of MB, a JIT compile in every Dask worker)
+for a
+30-line formula, so the formula is written here from its publication:
+
+    Hersbach, H. (2010). Comparison of C-band scatterometer CMOD5.N equivalent neutral winds with
+    ECMWF. J. Atmos. Oceanic Technol. 27, 721-736, Table 1 (the 28 CMOD5.N coefficients).
+
+VH over the sea follows the C-2PO model (Zhang et al. 2011, IEEE TGRS 49(11), 4766-4774):
+``sigma0_VH [dB] = 0.580 U10 - 35.652``, nearly independent of incidence and direction.
+
+The noise floor (NESZ) and the land levels are fitted to the real Cape Hatteras scene in
+``../shared/data/real`` with the calibration constant :data:`CALIBRATION_CONSTANT`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catalog.scene import S1_GRD_CALIBRATION_CONSTANT
+from catalog.simulate.geometry import BURST_LENGTH_M, SUBSWATH_EDGES, SWATH_WIDTH_M, SwathGeometry
+
+CALIBRATION_CONSTANT = S1_GRD_CALIBRATION_CONSTANT
+"""K of simulated GRD files, ``sigma0 = DN**2 / K**2``: the catalog's constant (600), so that real
+and simulated DN calibrate alike. With K = 600 the real scene's land reads -9.3 dB VV / -14.8 dB VH
+and its noise floor -25 to -31 dB, the published levels."""
+
+_CMOD5N = np.array(
+        [ 0.0, -0.6878, -0.7957, 0.3380, -0.1728, 0.0000, 0.0040, 0.1103, 0.0159, 6.7329,
+        2.7713, -2.2885, 0.4971, -0.7250, 0.0450, 0.0066, 0.3222, 0.0120, 22.7000, 2.0813,
+        3.0000, 8.3659, -3.3428, 1.3236, 6.2437, 2.3893, 0.3249, 4.1590, 1.6930,
+    ]
+)  # fmt: skip
+"""CMOD5.N coefficients c1..c28 (index 0 unused), Hersbach (2010), Table 1."""
+
+
+def cmod5n(wind_speed: np.ndarray, phi_deg: np.ndarray, incidence_deg: np.ndarray) -> np.ndarray:
+    """VV sigma0 (linear) of the sea from CMOD5.N.
+
+    Args:
+        wind_speed: 10 m equivalent-neutral wind speed (m/s).
+        phi_deg: wind direction relative to the radar look direction (degrees); 0 is upwind
+            (the wind blows towards the radar), 90 crosswind, 180 downwind.
+        incidence_deg: local incidence angle (degrees).
+    """
+    c = _CMOD5N
+    v = np.maximum(np.asarray(wind_speed, dtype=np.float64), 0.05)
+    x = (np.asarray(incidence_deg, dtype=np.float64) - 40.0) / 25.0
+    xx = x * x
+    cs = np.cos(np.radians(phi_deg))
+    cs2 = 2.0 * cs * cs - 1.0
+    a0 = c[1] + c[2] * x + c[3] * xx + c[4] * x * xx
+    a1 = c[5] + c[6] * x
+    a2 = c[7] + c[8] * x
+    gam = c[9] + c[10] * x + c[11] * xx
+    s0 = c[12] + c[13] * x
+    s = a2 * v
+    a3 = 1.0 / (1.0 + np.exp(-np.maximum(s, s0)))
+    low = s < s0
+    a3 = np.where(low, a3 * (np.maximum(s, 1e-12) / s0) ** (s0 * (1.0 - a3)), a3)
+    b0 = a3**gam * 10.0 ** (a0 + a1 * v)
+    b1 = c[15] * v * (0.5 + x - np.tanh(4.0 * (x + c[16] + c[17] * v)))
+    b1 = (c[14] * (1.0 + x) - b1) / (np.exp(0.34 * (v - c[18])) + 1.0)
+    v0 = c[21] + c[22] * x + c[23] * xx
+    d1 = c[24] + c[25] * x + c[26] * xx
+    d2 = c[27] + c[28] * x
+    y0 = c[19]
+    pn = c[20]
+    a = y0 - (y0 - 1.0) / pn
+    b = 1.0 / (pn * (y0 - 1.0) ** (pn - 1.0))
+    v2 = v / v0 + 1.0
+    v2 = np.where(v2 < y0, a + b * np.maximum(v2 - 1.0, 0.0) ** pn, v2)
+    b2 = (-d1 + d2 * v2) * np.exp(-v2)
+    return b0 * np.maximum(1.0 + b1 * cs + b2 * cs2, 1e-6) ** 1.6
+
+
+def vh_sigma0_db(wind_speed: np.ndarray) -> np.ndarray:
+    """VH sigma0 (dB) of the sea from C-2PO: ``0.580 U10 - 35.652``."""
+    return 0.580 * np.asarray(wind_speed, dtype=np.float64) - 35.652
+
+
+NESZ_VH_DB = ((-25.0, 1.8, -0.6), (-27.6, 2.5, -0.4), (-31.0, 4.3, 0.6))
+"""VH noise floor per sub-swath as ``(centre, curvature, tilt)`` (dB): at position ``u`` in 0..1
+across the sub-swath it is ``centre + curvature (2u - 1)**2 + tilt (2u - 1)``. Fitted on the real
+scene's VH column profile (the sea there is below the floor)."""
+NESZ_VV_OFFSET_DB = -0.5
+"""VV noise floor relative to VH: the real scene's calm water in VV sits at the VH floor."""
+SCALLOP_DB = 0.2
+"""Peak azimuth scalloping of the noise floor with the burst period (dB), from the real VH."""
+
+
+def noise_floor(
+    swath: SwathGeometry, a: np.ndarray, s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-equivalent sigma zero (linear, float32) of VV and VH at swath points.
+
+    The range shape is tabulated at 1/8 of the points' spacing over the span of ``s`` and read back
+    with ``np.interp``: far cheaper per pixel than evaluating sub-swath by sub-swath, and the seams
+    stay sharp to a fraction of a pixel.
+    """
+    lo, hi = float(np.min(s)), float(np.max(s))
+    n = int(min(200_000, max(64, 8 * max(s.shape))))
+    grid = np.linspace(lo, hi + 1e-3, n)
+    edges = np.asarray(SUBSWATH_EDGES) * SWATH_WIDTH_M
+    sub = np.clip(np.searchsorted(edges[1:3], grid), 0, 2)
+    u = np.clip((grid - edges[sub]) / (edges[sub + 1] - edges[sub]), 0.0, 1.0) * 2.0 - 1.0
+    p = np.asarray(NESZ_VH_DB)[sub]
+    base = 10.0 ** ((p[:, 0] + p[:, 1] * u * u + p[:, 2] * u) / 10.0)
+    phase = np.asarray(swath.scallop_phase)[sub]
+    k = np.float32(2 * np.pi / BURST_LENGTH_M)
+    ka = k * a
+    c, d = np.cos(ka), np.sin(ka)
+    depth = np.float32(10 ** (SCALLOP_DB / 10) - 1)
+    scallop = np.interp(s, grid, np.cos(phase)).astype(np.float32) * c
+    scallop -= np.interp(s, grid, np.sin(phase)).astype(np.float32) * d
+    vh = np.interp(s, grid, base).astype(np.float32) * (np.float32(1.0) + depth * scallop)
+    return vh * np.float32(10 ** (NESZ_VV_OFFSET_DB / 10)), vh
+
+
+LAND_VV_DB = -9.3
+"""Median VV sigma0 of land (dB), from the real scene's Outer Banks and mainland."""
+LAND_VH_DB = -14.8
+"""Median VH sigma0 of land (dB), from the real scene."""
+LAND_SPREAD_DB = 3.0
+"""Standard deviation of land texture (dB); the real scene's 10-90 % span is about 8 dB."""
+
+
+def sigma0_to_dn(
+    sigma0: np.ndarray, *, calibration_constant: float = CALIBRATION_CONSTANT
+) -> np.ndarray:
+    """Linear sigma0 to GRD digital numbers (uint16, 0 = nodata; valid pixels are at least 1)."""
+    dn = np.sqrt(np.nan_to_num(sigma0, nan=0.0).astype(np.float64)) * calibration_constant
+    dn = np.clip(np.rint(dn), 1, 65535)
+    return np.where(np.isnan(sigma0), 0, dn).astype(np.uint16)
+
+
+def dn_to_sigma0(
+    dn: np.ndarray, *, calibration_constant: float = CALIBRATION_CONSTANT
+) -> np.ndarray:
+    """GRD digital numbers to linear sigma0 (float32, NaN where ``dn == 0``)."""
+    x = dn.astype(np.float32)
+    return np.where(x > 0, x * x / np.float32(calibration_constant**2), np.nan).astype(np.float32)

@@ -82,7 +82,7 @@ def _lonlat(crs, transform, shape) -> tuple[np.ndarray, np.ndarray]:
     from pyproj import Transformer
 
     rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
     return Transformer.from_crs(crs.to_wkt(), "EPSG:4326", always_xy=True).transform(xs, ys)
 
 

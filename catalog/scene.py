@@ -41,6 +41,7 @@ from catalog.stac import (
     KIND_FIELD,
     item_is_simulated,
     item_time_range,
+    restore_proj_epsg,
 )
 
 logger = logging.getLogger(__name__)
@@ -235,6 +236,15 @@ def _asset_polarization(key: str, asset: pystac.Asset) -> str | None:
     return None
 
 
+def _asset_href(asset: pystac.Asset) -> str:
+    """The asset's href, absolute: as written when it already is (a URL or an absolute path;
+    pystac would join an absolute path onto an item URL's host), else against the item."""
+    href = asset.href
+    if "://" in href or Path(href).is_absolute():
+        return href
+    return asset.get_absolute_href() or href
+
+
 def scene_from_item(item: pystac.Item) -> Scene:
     """Build a Scene from a STAC item (see :mod:`catalog.stac` for the fields it reads).
 
@@ -256,7 +266,7 @@ def scene_from_item(item: pystac.Item) -> Scene:
     for key, pa in item.assets.items():
         roles = pa.roles or []
         if "labels" in roles:
-            labels[key] = pa.get_absolute_href() or pa.href
+            labels[key] = _asset_href(pa)
             continue
         pol = _asset_polarization(key, pa)
         if pol is None or ("data" not in roles and roles):
@@ -282,7 +292,7 @@ def scene_from_item(item: pystac.Item) -> Scene:
         transform = fields.get("proj:transform", item_transform)
         assets.append(
             Asset(
-                href=pa.get_absolute_href() or pa.href,
+                href=_asset_href(pa),
                 polarization=pol,
                 kind=kind,
                 calibration_constant=calibration,
@@ -560,7 +570,7 @@ def _read_item(href: str) -> pystac.Item:
             f"{href} is a STAC {type(obj).__name__}, not an item: pass it as --stac and the "
             "scene id as the reference."
         )
-    return obj
+    return restore_proj_epsg(obj)
 
 
 def resolve_scene(ref: str | Path | pystac.Item, *, stac: str | Path | None = None) -> Scene:

@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from catalog.errors import SceneNotFoundError, SearchParameterError, StacSourceError
 from catalog.footprint import normalize_footprint
-from catalog.stac import item_time_range, read_catalog
+from catalog.stac import item_time_range, read_catalog, restore_proj_epsg
 
 logger = logging.getLogger(__name__)
 
@@ -156,12 +156,10 @@ def _search_api(
 
     try:
         client = Client.open(url)
-    except APIError as exc:
-        raise StacSourceError(f"STAC API {url} answered with an error: {exc}") from None
-    except Exception as exc:  # requests' connection errors and non-STAC answers
+    except Exception as exc:  # APIError, requests' connection errors, non-STAC answers
         raise StacSourceError(
-            f"Cannot open the STAC API at {url} ({type(exc).__name__}: {exc}). Check the URL, or "
-            "pass a static catalog folder instead."
+            f"Cannot open the STAC API at {url} ({type(exc).__name__}: {exc}). Check the URL and "
+            "that the server runs, or pass a static catalog folder instead."
         ) from None
     kwargs: dict[str, Any] = {"limit": _PAGE_SIZE}
     if bbox is not None:
@@ -191,7 +189,7 @@ def _search_api(
         if limit is not None and (server_filters or cql2 is None):
             kwargs["max_items"] = limit
     try:
-        return list(client.search(**kwargs).items())
+        return [restore_proj_epsg(item) for item in client.search(**kwargs).items()]
     except APIError as exc:
         raise StacSourceError(f"STAC API {url} rejected the search: {exc}") from None
     except Exception as exc:
@@ -283,12 +281,13 @@ def _read_remote(url: str | Path) -> list[pystac.Item]:
     except Exception as exc:
         raise StacSourceError(f"Cannot read the static catalog at {url}: {exc}") from None
     if isinstance(root, pystac.Item):
-        return [root]
+        return [restore_proj_epsg(root)]
     if not isinstance(root, pystac.Catalog):
         raise StacSourceError(f"{url} is not a STAC catalog.")
     items = list(root.get_items(recursive=True))
     for item in items:
         item.make_asset_hrefs_absolute()
+        restore_proj_epsg(item)
     return items
 
 

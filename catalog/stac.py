@@ -340,6 +340,31 @@ def write_catalog(
     return root / "catalog.json"
 
 
+def _epsg_of_code(code: Any) -> int | None:
+    if isinstance(code, str) and code.upper().startswith("EPSG:"):
+        return int(code.split(":", 1)[1])
+    return None
+
+
+def restore_proj_epsg(item: pystac.Item) -> pystac.Item:
+    """Put ``proj:epsg`` back beside ``proj:code`` on an item read by pystac (in place).
+
+    pystac (1.12 and later) migrates every item with the projection extension while reading it,
+    and that migration drops ``proj:epsg`` in favour of ``proj:code``; stackstac 0.5 reads only
+    ``proj:epsg``. Every item that :mod:`catalog` reads goes through this function.
+    """
+    if not any("projection" in uri for uri in item.stac_extensions):
+        return item
+    props = item.properties
+    if "proj:epsg" not in props and "proj:code" in props:
+        props["proj:epsg"] = _epsg_of_code(props["proj:code"])
+    for asset in item.assets.values():
+        fields = asset.extra_fields
+        if "proj:epsg" not in fields and "proj:code" in fields:
+            fields["proj:epsg"] = _epsg_of_code(fields["proj:code"])
+    return item
+
+
 def read_catalog(path: str | Path) -> list[pystac.Item]:
     """Every item of a static catalog (recursively), with absolute asset hrefs.
 
@@ -373,6 +398,7 @@ def read_catalog(path: str | Path) -> list[pystac.Item]:
         raise StacSourceError(f"{path} is a {type(root).__name__}, not a STAC catalog.")
     for item in items:
         item.make_asset_hrefs_absolute()
+        restore_proj_epsg(item)
     return items
 
 

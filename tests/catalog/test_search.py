@@ -9,7 +9,7 @@ import shapely
 from dask.base import tokenize
 from typer.testing import CliRunner
 
-from catalog.errors import SearchParameterError, StacSourceError
+from catalog.errors import SceneReadError, SearchParameterError, StacSourceError
 from catalog.scene import resolve_scene
 from catalog.search import search_scenes
 
@@ -143,3 +143,44 @@ def test_search_command_prints_a_table(sample_items) -> None:  # noqa: ANN001
     assert "footprint does not meet the ocean" in everything.output  # Chukotka, listed not hidden
     bad = runner.invoke(app, ["search", "--stac", str(sample_items.path), "--bbox", "1,2,3"])
     assert bad.exit_code != 0 and "W,S,E,N" in bad.output
+
+
+def test_a_static_catalog_served_over_http_searches_and_resolves_the_same(sample_items) -> None:  # noqa: ANN001
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=sample_items.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/catalog.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for label, kwargs, _expected in QUERIES:
+            remote = search_scenes(f"{base}/catalog.json", **kwargs)
+            local = search_scenes(sample_items.path, **kwargs)
+            assert [i.id for i in remote] == [i.id for i in local], label
+        (gulf,) = search_scenes(f"{base}/catalog.json", datetime="2021-06-01")
+        assert gulf.assets["vv"].href.startswith(base)  # relative asset hrefs resolve to the URL
+        assert gulf.properties["proj:epsg"] == 32615
+        scene = resolve_scene(gulf.get_self_href())
+        assert scene.asset("VV").href.startswith(base) and scene.epsg == 32615
+        with pytest.raises(SceneReadError, match="not a readable STAC item"):
+            resolve_scene(f"{base}/missing/item.json")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -34,6 +34,8 @@ REAL = (
     / "S1A_IW_GRDH_1SDV_20201121T225759_20201121T225828_035353_04216C_62EA.vv.tif"
 )
 SOURCES = ("natural-earth", "globe-1km-cog", "global-land-mask", "gshhg")
+PACKAGES = {"global-land-mask": "global-land-mask", "gshhg": "roaring-landmask"}
+"""Optional packages (not dependencies of slickwatch) that two of the sources need."""
 
 
 def _grid(resolution: float):
@@ -167,7 +169,7 @@ def main() -> None:
             )
             if proc.returncode != 0:
                 last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-                print(f"{source}: not measured ({last})")
+                print(f"{source}: not measured ({last}); `pip install {PACKAGES.get(source, '')}`")
                 continue
             results[source] = json.loads(proc.stdout.strip().splitlines()[-1])
             masks[source] = np.load(out)

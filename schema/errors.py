@@ -45,3 +45,7 @@ class ReviewConflict(ReviewError):
 
 class InvalidReview(ReviewError):
     """The review's arguments are wrong (unknown class, bad confidence, bad geometry)."""
+
+
+class ApiKeyError(SchemaError):
+    """An API key could not be made (no name, or the name already holds an active key)."""

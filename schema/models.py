@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import shapely
 import sqlalchemy as sa
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -108,9 +109,10 @@ class Sentinel1Grd(Base):
     """One Sentinel-1 GRD scene.
 
     ``footprint`` is a single Polygon on the sphere. A footprint that crosses the anti-meridian,
-    which STAC (RFC 7946) splits into a MultiPolygon, is stored whole: pass it through the SQL
-    function ``footprint_polygon(geometry)``, which shifts the western part by 360 degrees, unions
-    the parts and returns one geography Polygon (geography edges take the short way round).
+    which STAC (RFC 7946) splits into a MultiPolygon, is stored whole: set it with
+    :func:`footprint_value` (SQL: ``footprint_polygon(geometry)``), which shifts the western part
+    by 360 degrees, unions the parts and returns one geography Polygon (geography edges take the
+    short way round). Inserting a MultiPolygon directly is refused by the column type.
     """
 
     __tablename__ = "sentinel1_grd"
@@ -145,6 +147,16 @@ class Sentinel1Grd(Base):
     simulated: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     """True for scenes made by the SAR simulator."""
     create_time: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now())
+
+
+def footprint_value(footprint: shapely.Geometry) -> sa.ColumnElement:
+    """The SQL value of :attr:`Sentinel1Grd.footprint` for a footprint in EPSG:4326.
+
+    A MultiPolygon split at the anti-meridian becomes one Polygon (``footprint_polygon``)::
+
+        session.add(Sentinel1Grd(..., footprint=footprint_value(scene.footprint)))
+    """
+    return sa.func.footprint_polygon(sa.func.ST_GeomFromWKB(shapely.to_wkb(footprint), 4326))
 
 
 class Trigger(Base):

@@ -1,1 +1,1 @@
-"""What a scene is and where to find it: ids, the Scene record, STAC, relevancy, the SAR simulator."""
+"""What a scene is and where to find it: ids, Scene, STAC, relevancy, the SAR simulator."""

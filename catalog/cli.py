@@ -187,3 +187,4 @@ def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``slickwatch`` app."""
     app.add_typer(scene_app, name="scene")
     app.command("search")(search)
+    __import__("catalog.simulate.commands", fromlist=["register"]).register(app)

@@ -165,8 +165,9 @@ def plan_vessel_slick(
     """A bilge/oil discharge behind a moving ship: a long thin trail, often with the ship at its
     head.
 
-    Length 5-100 km (log-uniform, mostly 10-40), half-width 10-60 m at the ship spreading to
-    80-300 m at the old end, nominal damping 5-10 dB fading towards the old end, with gaps where the
+    Length 5-100 km (log-uniform, mostly 10-40), half-width 20-100 m at the ship spreading to
+    100-400 m at the old end (the real Cape Hatteras trail is 200-400 m wide), nominal damping
+    5-10 dB fading towards the old end, with gaps where the
     discharge paused. The trail drifts downwind (3 % of the wind) as it ages.
     """
     length = float(np.exp(rng.uniform(np.log(5e3), np.log(100e3))))
@@ -183,8 +184,8 @@ def plan_vessel_slick(
     d = np.radians(downwind)
     path = path + np.stack([np.cos(d) * drift, np.sin(d) * drift], axis=1)
     t = x / max(x[-1], 1.0)
-    hw0 = rng.uniform(10, 60)
-    hw1 = rng.uniform(80, 300)
+    hw0 = rng.uniform(20, 100)
+    hw1 = rng.uniform(100, 400)
     half_width = hw0 + (hw1 - hw0) * np.sqrt(t)
     half_width *= np.exp(0.15 * _line_noise(rng, len(path), 8))
     d0 = rng.uniform(5.0, 10.0)

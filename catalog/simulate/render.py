@@ -34,13 +34,19 @@ from catalog.simulate.wind import LOW_WIND_MS
 LABEL_CONTRAST_DB = 1.5
 """Least darkening (dB) a slick or look-alike must cause at a pixel for the pixel to be labelled."""
 
+_DB = np.float32(np.log(10.0) / 10.0)
 _STREAM_TEXTURE = 100
 _STREAM_SPECKLE_VV = 201
 _STREAM_SPECKLE_VH = 202
 _STREAM_LAND = 400
 _STREAM_PATCH = 500
 _TEXTURE_OCTAVES_M = (250.0, 600.0, 1500.0, 4000.0)
-_TEXTURE_WEIGHTS = (0.05, 0.05, 0.045, 0.04)
+_TEXTURE_WEIGHTS = (0.09, 0.06, 0.02, 0.02)
+
+
+def from_db(x: np.ndarray) -> np.ndarray:
+    """dB to linear, float32 (``exp`` is vectorized for float32 where ``10 **`` is not)."""
+    return np.exp(x.astype(np.float32, copy=False) * _DB)
 
 
 @dataclass
@@ -125,7 +131,7 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     # wind texture through the GMF slope (dB)
     tex = _texture(plan, rows, cols, a, s)
     vv_db += vv_slope * tex
-    vh_db += np.float32(0.580) * speed * tex
+    vh_db += np.where(speed >= 8.0, np.float32(0.580), np.float32(1.2)) * speed * tex
     la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (negative darkens)
     for packet in plan.packets:
         if packet.amplitude_db > 0:
@@ -167,9 +173,9 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
             oil_class[cov.index[won]] = stroke.class_id
             oil_slick[cov.index[won]] = stroke.slick
 
-    la_lin = (10.0 ** (la_db / 10.0)).astype(np.float32)
-    sea_vv = (10.0 ** (vv_db / 10.0)).astype(np.float32) * la_lin
-    sea_vh = (10.0 ** (vh_db / 10.0)).astype(np.float32) * la_lin
+    la_lin = from_db(la_db)
+    sea_vv = from_db(vv_db + la_db)
+    sea_vh = from_db(vh_db + la_db)
     oil = oil.reshape(h, w)
     nv, nh = noise_floor(swath, a, s)
 
@@ -205,8 +211,8 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
             np.float32(LAND_VV_DB + plan.texture["land_vv"]) + np.float32(LAND_SPREAD_DB) * land_tex
         )
         land_vh = land_vv + np.float32(LAND_VH_DB - LAND_VV_DB)
-        vv = vv * (1 - land_frac) + (10.0 ** (land_vv / 10.0)).astype(np.float32) * land_frac
-        vh = vh * (1 - land_frac) + (10.0 ** (land_vh / 10.0)).astype(np.float32) * land_frac
+        vv = vv * (1 - land_frac) + from_db(land_vv) * land_frac
+        vh = vh * (1 - land_frac) + from_db(land_vh) * land_frac
     bc = np.minimum(bright_cover, 1.0).reshape(h, w)
     if bc.any():
         bp = bright_power.reshape(h, w)

@@ -238,7 +238,7 @@ def build_wind(
         vv_db=vv.astype(np.float32),
         vv_slope=vv_slope,
         vh_db=vh_sigma0_db(speed).astype(np.float32),
-        vh_slope=(0.580 * speed).astype(np.float32),
+        vh_slope=(np.where(speed >= 8.0, 0.580, 1.2) * speed).astype(np.float32),
         rain_db=rain_db.astype(np.float32),
         mean_speed=mean_speed,
         mean_direction=mean_direction,

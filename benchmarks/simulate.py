@@ -1,0 +1,87 @@
+"""How fast and how lean the simulator is: training chips in memory, and a full scene on disk.
+
+    .venv/bin/python benchmarks/simulate.py                 # chips + full 16,700 x 25,000 scene
+    .venv/bin/python benchmarks/simulate.py --skip-full     # chips only (seconds)
+    .venv/bin/python benchmarks/simulate.py --size 4000x6000 --pixel-size 40
+
+The full scene is written by a child process; its peak memory is the child's peak resident set
+(``getrusage(RUSAGE_CHILDREN).ru_maxrss``), which counts numpy and GDAL allocations that
+``tracemalloc`` does not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _chips(n: int, size: int) -> list[float]:
+    from catalog.simulate import SimulationConfig, simulate
+
+    simulate(SimulationConfig(seed=10_000, shape=(size, size)))  # warm imports and caches
+    times = []
+    for seed in range(n):
+        t = time.perf_counter()
+        simulate(SimulationConfig(seed=seed, shape=(size, size)))
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def _write_full(rows: int, cols: int, pixel_size: float, out: str) -> None:
+    from catalog.simulate import SimulationConfig, write_scene
+
+    config = SimulationConfig(seed=1, shape=(rows, cols), pixel_size=pixel_size, geometry="grd")
+    write_scene(config, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chips", type=int, default=20, help="chips to time (512 x 512 at 80 m)")
+    parser.add_argument("--size", default="16700x25000", help="full scene ROWSxCOLS")
+    parser.add_argument("--pixel-size", type=float, default=10.0, help="full scene pixel size (m)")
+    parser.add_argument("--skip-full", action="store_true", help="time chips only")
+    args = parser.parse_args()
+
+    times = _chips(args.chips, 512)
+    print(
+        f"chip 512x512 @ 80 m, in memory: median {statistics.median(times) * 1000:.0f} ms, "
+        f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {len(times)} seeds"
+    )
+    if args.skip_full:
+        return
+    rows, cols = (int(v) for v in args.size.lower().split("x"))
+    out = tempfile.mkdtemp(prefix="slickwatch-bench-")
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        t = time.perf_counter()
+        child = ctx.Process(target=_write_full, args=(rows, cols, args.pixel_size, out))
+        child.start()
+        child.join()
+        elapsed = time.perf_counter() - t
+        if child.exitcode != 0:
+            raise SystemExit(f"the simulation failed (exit code {child.exitcode})")
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
+        mpx = rows * cols / 1e6
+        print(
+            f"full scene {rows}x{cols} @ {args.pixel_size:g} m ({mpx:.0f} Mpx, grd DN + labels): "
+            f"{elapsed:.0f} s ({elapsed / mpx:.2f} s/Mpx, {mpx / elapsed:.2f} Mpx/s), "
+            f"peak RSS {peak_kib / 1024**2:.2f} GiB (limit 2 GiB), {size / 1024**2:.0f} MiB on disk"
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Which Dask cluster a run uses: a local cluster of processes, a running scheduler, or Kubernetes.
+
+:func:`open_client` is the one entry point; the command line and :func:`pipeline.detect_scene`
+go through it. Scripts that start a local cluster need the ``if __name__ == "__main__":`` guard
+(worker processes are spawned and re-import the main module).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.errors import ClusterError
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 20
+"""Seconds to wait for a scheduler before giving up."""
+
+
+def has_gpu_workers(client: object) -> bool:
+    """Whether any worker of the client's cluster offers the ``GPU`` resource."""
+    from pipeline.infer import GPU_RESOURCE
+
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    return any(w.get("resources", {}).get(GPU_RESOURCE) for w in workers.values())
+
+
+def local_cluster(
+    *, n_workers: int | None = None, threads_per_worker: int = 1, memory_limit: str | None = "auto"
+) -> object:
+    """A ``LocalCluster`` of worker processes (default: one per core, one thread each)."""
+    from distributed import LocalCluster
+
+    workers = n_workers or max(1, min(os.cpu_count() or 1, 8))
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=None,
+        memory_limit=memory_limit,
+    )
+
+
+@contextlib.contextmanager
+def open_client(
+    *,
+    scheduler: str | None = None,
+    kubernetes: str | Path | None = None,
+    n_workers: int | None = None,
+    threads_per_worker: int = 1,
+) -> Iterator[object]:
+    """A ``distributed.Client`` for a run, closed (and its cluster stopped) afterwards.
+
+    Args:
+        scheduler: address of a running scheduler (``tcp://host:8786``).
+        kubernetes: a cluster spec (YAML, see :mod:`pipeline.kubernetes`) to start a
+            dask-kubernetes ``KubeCluster`` from.
+        n_workers: workers of a local cluster (default: one per core, at most 8).
+        threads_per_worker: threads of each local worker.
+
+    Raises:
+        ClusterError: both ``scheduler`` and ``kubernetes`` given, the scheduler cannot be
+            reached, or the Kubernetes cluster cannot be created.
+    """
+    from distributed import Client
+
+    if scheduler and kubernetes:
+        raise ClusterError("Give either a scheduler address or a Kubernetes spec, not both.")
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(
+                f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Start one with "
+                "'dask scheduler' (and workers with 'dask worker ADDRESS'), or leave out "
+                "--scheduler to run on a local cluster."
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if kubernetes:
+        from pipeline.kubernetes import kube_cluster
+
+        cluster = kube_cluster(kubernetes)
+        try:
+            with Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    cluster = local_cluster(n_workers=n_workers, threads_per_worker=threads_per_worker)
+    try:
+        with Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def current_client() -> object | None:
+    """The ``distributed`` client of this context (``get_client()``), if there is one."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except ValueError:
+        return None

@@ -1,0 +1,234 @@
+"""Describe: class, confidence, shape attributes, centerline; land and artefact reclassification.
+
+Attributes are measured in the working grid's UTM zone (metres), as the database's trigger
+measures them on the spheroid for stored rows (the two agree to a fraction of a percent):
+
+- ``area_m2``, ``perimeter_m``; ``polsby_popper`` = 4π·area/perimeter² (1 for a disc);
+- ``fill_factor`` = area / area of the minimum rotated rectangle; ``length_m`` = its long side;
+- ``centerline``: per part, the longest path through the part's skeleton (the medial axis of the
+  rasterized part, scikit-image), as a (Multi)LineString; ``centerline_length_m`` its length;
+- ``aspect_ratio_factor`` = centerline_length² / area, the length over the mean width: about 1
+  for a blob, tens to hundreds for a ship's trail (Cerulean's measure of elongation).
+
+Class: the oil class with the largest summed probability; ``machine_confidence`` = mean P(oil) =
+1 - mean P(background) over the slick's pixels. A slick whose edge runs mostly along land (a
+calm strip in a bay, a mis-registered coastline) becomes ``LAND``; one whose edge runs mostly
+along the scene's nodata border (the swath edge, a burst seam) becomes ``ARTEFACT``. The class the
+model gave is kept in ``model_class`` and the reason in ``reclassified``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import shapely
+from affine import Affine
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+from skimage.morphology import skeletonize
+
+LAND_EDGE_FRACTION = 0.3
+"""A slick whose edge pixels touch land at least this often is reclassified ``LAND``."""
+NODATA_EDGE_FRACTION = 0.3
+"""A slick whose edge pixels touch nodata at least this often is reclassified ``ARTEFACT``."""
+
+MAX_CELLS = 250_000
+"""Largest raster (cells) a part is skeletonized on."""
+
+OUTPUT_COLUMNS = (
+    "scene_id",
+    "slick_timestamp",
+    "slick_class",
+    "model_class",
+    "reclassified",
+    "machine_confidence",
+    "area_m2",
+    "perimeter_m",
+    "polsby_popper",
+    "fill_factor",
+    "length_m",
+    "centerline_length_m",
+    "aspect_ratio_factor",
+    "centroid_lon",
+    "centroid_lat",
+    "pixels",
+    "parts",
+    "class_probabilities",
+    "centerline",
+    "geometry",
+)
+"""Columns of :func:`pipeline.detect.detect_scene`'s GeoDataFrame, in order."""
+
+
+def centerline(geom: shapely.Geometry, *, resolution: float) -> shapely.Geometry:
+    """The longest skeleton path of each part of a polygon, in its CRS.
+
+    The part is rasterized at ``resolution / 2`` (the working pixels, halved so that one-pixel
+    wide slicks keep a skeleton; coarser for parts larger than :data:`MAX_CELLS` such cells),
+    skeletonized, and the diameter of the skeleton graph (pixels
+    joined to their 8 neighbours, weighted by distance) is traced.
+    """
+    lines = []
+    parts = getattr(geom, "geoms", [geom])
+    for part in parts:
+        west, south, east, north = part.bounds
+        # at most about MAX_CELLS cells per part: big blobs get a coarser raster
+        cell = max(resolution / 2.0, math.sqrt((east - west) * (north - south) / MAX_CELLS))
+        line = _part_centerline(part, cell=cell)
+        if line is not None:
+            lines.append(line)
+    if not lines:
+        return shapely.MultiLineString()
+    return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
+
+
+def _part_centerline(part: shapely.Polygon, *, cell: float) -> shapely.LineString | None:
+    west, south, east, north = part.bounds
+    cols = max(int(np.ceil((east - west) / cell)) + 2, 3)
+    rows = max(int(np.ceil((north - south) / cell)) + 2, 3)
+    transform = Affine(cell, 0, west - cell, 0, -cell, north + cell)
+    mask = rasterio.features.rasterize(
+        [part], out_shape=(rows, cols), transform=transform, all_touched=False, dtype=np.uint8
+    ).astype(bool)
+    skeleton = skeletonize(mask) if mask.any() else mask
+    pixels = np.argwhere(skeleton)
+    if len(pixels) == 0:
+        c = part.representative_point()
+        return shapely.LineString([(c.x, c.y), (c.x, c.y)])
+    if len(pixels) == 1:
+        x, y = transform * (pixels[0][1] + 0.5, pixels[0][0] + 0.5)
+        return shapely.LineString([(x, y), (x, y)])
+    index = -np.ones(skeleton.shape, dtype=np.int64)
+    index[skeleton] = np.arange(len(pixels))
+    src, dst, weight = [], [], []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = pixels
+        b = pixels + (dy, dx)
+        ok = (b[:, 0] < rows) & (b[:, 1] >= 0) & (b[:, 1] < cols)
+        a, b = a[ok], b[ok]
+        hit = skeleton[b[:, 0], b[:, 1]]
+        src.append(index[a[hit, 0], a[hit, 1]])
+        dst.append(index[b[hit, 0], b[hit, 1]])
+        weight.append(np.full(hit.sum(), np.hypot(dy, dx)))
+    n = len(pixels)
+    graph = coo_matrix(
+        (np.concatenate(weight), (np.concatenate(src), np.concatenate(dst))), shape=(n, n)
+    ).tocsr()
+    # Diameter of the (near-)tree by two sweeps; a disconnected skeleton keeps its largest piece.
+    dist = dijkstra(graph, directed=False, indices=0)
+    far = int(np.argmax(np.where(np.isfinite(dist), dist, -1)))
+    dist, predecessors = dijkstra(graph, directed=False, indices=far, return_predecessors=True)
+    end = int(np.argmax(np.where(np.isfinite(dist), dist, -1)))
+    path = [end]
+    while path[-1] != far:
+        path.append(int(predecessors[path[-1]]))
+    rc = pixels[path[::-1]]
+    xs, ys = transform * (rc[:, 1] + 0.5, rc[:, 0] + 0.5)
+    line = shapely.LineString(np.column_stack([xs, ys]))
+    return shapely.simplify(line, cell / 2.0)
+
+
+def _rectangle_sides(geom: shapely.Geometry) -> tuple[float, float]:
+    rect = shapely.oriented_envelope(geom)
+    if not isinstance(rect, shapely.Polygon):
+        return float(rect.length), 0.0
+    x, y = np.asarray(rect.exterior.coords).T
+    sides = np.hypot(np.diff(x), np.diff(y))[:2]
+    return float(sides.max()), float(sides.min())
+
+
+def describe(
+    slicks: gpd.GeoDataFrame,
+    *,
+    classes: dict[int, str],
+    resolution: float,
+    scene_id: str,
+    timestamp: datetime,
+) -> gpd.GeoDataFrame:
+    """The slicks as the user sees them, geometry in EPSG:4326.
+
+    Args:
+        slicks: :func:`pipeline.stitch.group_slicks`'s frame (projected CRS, metres).
+        classes: the model card's class map (channel -> short name, 0 = background).
+        resolution: working pixel edge, metres.
+        scene_id: the scene's id.
+        timestamp: the scene's start time (UTC).
+
+    Returns:
+        A GeoDataFrame with :data:`OUTPUT_COLUMNS`; ``centerline`` holds shapely lines in
+        EPSG:4326 (not a geometry column).
+    """
+    crs = slicks.crs
+    if slicks.empty:
+        frame = gpd.GeoDataFrame(
+            {c: pd.Series(dtype="object") for c in OUTPUT_COLUMNS if c != "geometry"},
+            geometry=gpd.GeoSeries([], crs=4326),
+            crs=4326,
+        )
+        return frame
+    geoms = slicks.geometry
+    px = slicks["px"].to_numpy().astype(np.float64)
+    oil = [k for k in sorted(classes) if k != 0]
+    oil_sums = np.column_stack([slicks[f"p{k}"].to_numpy() for k in oil]).astype(np.float64)
+    model_class = [classes[oil[i]] for i in np.argmax(oil_sums, axis=1)]
+    p_background = slicks["p0"].to_numpy() / (255.0 * px)
+    confidence = np.clip(1.0 - p_background, 0.0, 1.0)
+    probabilities = [
+        {classes[k]: round(float(slicks[f"p{k}"].iloc[i]) / (255.0 * px[i]), 4) for k in classes}
+        for i in range(len(slicks))
+    ]
+    edge = np.maximum(slicks["edge_px"].to_numpy().astype(np.float64), 1.0)
+    land = slicks["land_edge_px"].to_numpy() / edge
+    nodata = slicks["nodata_edge_px"].to_numpy() / edge
+    final_class, reason = [], []
+    for i, name in enumerate(model_class):
+        if land[i] >= LAND_EDGE_FRACTION:
+            final_class.append("LAND")
+            reason.append(f"{land[i]:.0%} of its edge runs along land")
+        elif nodata[i] >= NODATA_EDGE_FRACTION:
+            final_class.append("ARTEFACT")
+            reason.append(f"{nodata[i]:.0%} of its edge runs along the scene's nodata border")
+        else:
+            final_class.append(name)
+            reason.append(None)
+
+    area = geoms.area.to_numpy()
+    perimeter = geoms.length.to_numpy()
+    sides = [_rectangle_sides(g) for g in geoms]
+    length = np.array([s[0] for s in sides])
+    rect_area = np.array([s[0] * s[1] for s in sides])
+    lines = [centerline(g, resolution=resolution) for g in geoms]
+    line_length = np.array([line.length for line in lines])
+    to_wgs84 = gpd.GeoSeries(lines, crs=crs).to_crs(4326)
+    centroids = gpd.GeoSeries(geoms.centroid, crs=crs).to_crs(4326)
+    out = gpd.GeoDataFrame(
+        {
+            "scene_id": scene_id,
+            "slick_timestamp": pd.Timestamp(timestamp),
+            "slick_class": final_class,
+            "model_class": model_class,
+            "reclassified": reason,
+            "machine_confidence": np.round(confidence, 4),
+            "area_m2": area,
+            "perimeter_m": perimeter,
+            "polsby_popper": 4.0 * np.pi * area / np.maximum(perimeter, 1e-9) ** 2,
+            "fill_factor": np.where(rect_area > 0, area / np.maximum(rect_area, 1e-9), 1.0),
+            "length_m": length,
+            "centerline_length_m": line_length,
+            "aspect_ratio_factor": line_length**2 / np.maximum(area, 1e-9),
+            "centroid_lon": centroids.x.to_numpy(),
+            "centroid_lat": centroids.y.to_numpy(),
+            "pixels": slicks["px"].to_numpy(),
+            "parts": slicks["parts"].to_numpy(),
+            "class_probabilities": probabilities,
+            "centerline": list(to_wgs84),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=crs).to_crs(4326).to_numpy(),
+        crs=4326,
+    )
+    return out[list(OUTPUT_COLUMNS)]

@@ -1,0 +1,374 @@
+"""One scene, steps 1-7: resolve, load, prepare, infer, vectorize, stitch, describe.
+
+:func:`detect_scene` is the notebook face (a GeoDataFrame, no database); :func:`run_detection`
+is what the command line and the backfill call: it also returns the provenance of the run
+(parameters, timings per step, pixel counts) for the ``orchestrator_run`` row.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+
+from catalog.scene import Scene, resolve_scene
+from pipeline.errors import GridError, NoDataError, NoOceanError
+from pipeline.grid import Grid, scene_grid
+
+logger = logging.getLogger(__name__)
+
+STEP_OF_PREFIX = {
+    "load": "load",
+    "stackstac": "load",
+    "fetch_raster_window": "load",
+    "asset_table_to_reader_and_window": "load",
+    "array": "load",
+    "rechunk": "load",
+    "stack": "load",
+    "prepare": "prepare",
+    "getitem": "prepare",
+    "astype": "prepare",
+    "overlap": "infer",
+    "infer": "infer",
+    "vectorize_block": "vectorize",
+    "block_parts": "vectorize",
+    "block_info": "vectorize",
+}
+"""Task-name prefixes -> pipeline step, for the per-step task seconds."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: called as blocks finish and as steps start."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The parameters of a run (recorded on the ``orchestrator_run`` row)."""
+
+    resolution: float = 80.0
+    """Working resolution, metres."""
+    chunks: int = 2048
+    """Chunk edge, working pixels (rounded up to the network's size multiple)."""
+    land_buffer_m: float = 1000.0
+    """Coastal buffer masked with the land, metres."""
+    group_distance_m: float = 400.0
+    """Regions closer than this are one slick, metres."""
+    tile_size: int | None = None
+    """Largest tile the network runs on; ``None``: each haloed block in one pass."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "resolution_m": self.resolution,
+            "chunk_size_px": self.chunks,
+            "land_buffer_m": self.land_buffer_m,
+            "group_distance_m": self.group_distance_m,
+            "tile_size_px": self.tile_size,
+        }
+
+
+@dataclass
+class Detection:
+    """The result of one run: slicks and provenance."""
+
+    scene: Scene
+    """The scene."""
+    slicks: gpd.GeoDataFrame
+    """The slicks (:data:`pipeline.describe.OUTPUT_COLUMNS`), EPSG:4326."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Options, model, grid, halo, thresholds."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds: wall time per client-side step, task seconds per distributed step."""
+    statistics: dict[str, Any] = field(default_factory=dict)
+    """Pixel counts, blocks, parts, regions, slicks, inference amplification."""
+
+
+def model_card_path(model: str | Path | None) -> Path:
+    """The ``card.json`` of a model given as a card file, a folder, or ``None`` (shipped)."""
+    from model.predictor import SHIPPED_DIR
+
+    path = Path(model) if model is not None else SHIPPED_DIR
+    path = path / "card.json" if path.is_dir() else path
+    return path.resolve()
+
+
+def _axis_chunks(length: int, chunk: int, *, minimum: int) -> tuple[int, ...]:
+    """Chunks of ``chunk`` along an axis; a last chunk shorter than ``minimum`` joins the one
+    before it (every block needs at least a halo's worth of pixels)."""
+    n = max(1, length // chunk)
+    sizes = [chunk] * n
+    rest = length - chunk * n
+    if rest >= minimum or n == 0:
+        sizes.append(rest)
+    elif rest > 0:
+        sizes[-1] += rest
+    sizes = [s for s in sizes if s > 0]
+    if sum(sizes) != length:  # length < chunk
+        sizes = [length]
+    return tuple(sizes)
+
+
+def _task_seconds(stream: list[dict[str, Any]]) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for task in stream:
+        key = task.get("key")
+        name = key[0] if isinstance(key, tuple) else str(key)
+        prefix = name.split("-")[0]
+        step = STEP_OF_PREFIX.get(prefix, "other")
+        for ss in task.get("startstops", ()):
+            if ss.get("action") == "compute":
+                seconds[step] = seconds.get(step, 0.0) + ss["stop"] - ss["start"]
+    return {k: round(v, 3) for k, v in sorted(seconds.items())}
+
+
+def _block_parts(result: Any) -> gpd.GeoDataFrame:
+    return result.parts
+
+
+def _block_info(result: Any) -> tuple[int, int, dict, dict]:
+    return result.row, result.col, result.edges, result.pixels
+
+
+def run_detection(
+    scene: Scene,
+    *,
+    client: Any,
+    model: str | Path | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> Detection:
+    """Steps 2-7 for a resolved scene on a ``distributed`` client.
+
+    Raises:
+        GridError: bad resolution or chunk size.
+        RasterReadError: a raster cannot be read (missing, truncated, not georeferenced).
+        NoDataError: every pixel is nodata.
+        NoOceanError: every valid pixel is land or within the coastal buffer.
+        ModelError: the model cannot be loaded.
+    """
+    from distributed import as_completed, get_task_stream
+
+    from model.card import ModelCard
+    from pipeline.cluster import has_gpu_workers
+    from pipeline.describe import describe
+    from pipeline.infer import InferSpec, infer, model_input_pixels, no_fusion, round_up
+    from pipeline.load import load_scene
+    from pipeline.prepare import layer_polarizations, prepare
+    from pipeline.stitch import group_slicks, merge_seams
+    from pipeline.vectorize import Thresholds, empty_parts, vectorize_block
+
+    options = options or Options()
+    report = progress or (lambda step, done, total: None)
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+
+    card_path = model_card_path(model)
+    card = ModelCard.load(card_path)
+    if options.chunks < 16:
+        raise GridError(f"A chunk size of {options.chunks} px is too small: use 256 or more.")
+    multiple = card.size_multiple
+    halo = round_up(max(card.receptive_field_px, 1), multiple)
+    chunk = round_up(options.chunks, multiple)
+    if not math.isclose(card.resolution_m, options.resolution, rel_tol=0.05):
+        logger.warning(
+            "model %s:%s was trained at %s m; running at %s m",
+            card.name,
+            card.version,
+            card.resolution_m,
+            options.resolution,
+        )
+    grid: Grid = scene_grid(scene, resolution=options.resolution)
+    ychunks = _axis_chunks(grid.shape[0], chunk, minimum=halo)
+    xchunks = _axis_chunks(grid.shape[1], chunk, minimum=halo)
+
+    report("load", 0, 1)
+    raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunk)
+    if raw.data.chunks[1:] != (ychunks, xchunks):
+        raw = raw.chunk({"y": ychunks, "x": xchunks})
+    layers, context = prepare(
+        raw, scene=scene, card=card, grid=grid, land_buffer_m=options.land_buffer_m
+    )
+    gpu = has_gpu_workers(client)
+    spec = InferSpec(
+        model=str(card_path), halo=halo, n_classes=len(card.classes), tile_size=options.tile_size
+    )
+    probs = infer(layers, spec=spec, gpu=gpu)
+
+    thresholds = Thresholds.from_card(card)
+    pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
+    cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
+    p_blocks = pp.to_delayed(optimize_graph=False)
+    c_blocks = cc.to_delayed(optimize_graph=False)
+    y_starts = np.cumsum((0, *ychunks))
+    x_starts = np.cumsum((0, *xchunks))
+    ny, nx = len(ychunks), len(xchunks)
+    vectorize = dask.delayed(vectorize_block, pure=True)
+    results = [
+        vectorize(
+            p_blocks[0, i, j],
+            c_blocks[i, j],
+            row=i,
+            col=j,
+            origin=(int(y_starts[i]), int(x_starts[j])),
+            pads=(int(i > 0), int(i < ny - 1), int(j > 0), int(j < nx - 1)),
+            grid=grid,
+            thresholds=thresholds,
+            dask_key_name=f"vectorize_block-{dask.base.tokenize(probs.name, thresholds)}-{i}-{j}",
+        )
+        for i in range(ny)
+        for j in range(nx)
+    ]
+    timings["build_graph"] = round(time.perf_counter() - t_start, 3)
+
+    t0 = time.perf_counter()
+    with get_task_stream(client) as stream, no_fusion():
+        futures = client.compute(results)
+        report("infer", 0, len(futures))
+        for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
+            report("infer", done, len(futures))
+        infos = client.gather(client.map(_block_info, futures, pure=False))
+        parts = client.map(_block_parts, futures, pure=False)
+        timings["compute"] = round(time.perf_counter() - t0, 3)
+
+        t0 = time.perf_counter()
+        report("stitch", 0, 1)
+        pixels = {"ocean": 0, "land": 0, "nodata": 0}
+        edges = {}
+        for row, col, block_edges, block_pixels in infos:
+            edges[(row, col)] = block_edges
+            for k in pixels:
+                pixels[k] += block_pixels[k]
+        regions = merge_seams(
+            parts,
+            edges=edges,
+            n_cols=nx,
+            meta=empty_parts(len(card.classes), grid.epsg),
+            client=client,
+        )
+    task_seconds = _task_seconds(stream.data)
+    del futures, parts
+    statistics: dict[str, Any] = {
+        "grid_px": grid.pixels,
+        "ocean_px": pixels["ocean"],
+        "land_px": pixels["land"],
+        "nodata_px": pixels["nodata"],
+        "blocks": ny * nx,
+        "model_input_px": model_input_pixels((ychunks, xchunks), halo=halo, multiple=multiple),
+    }
+    statistics["inference_amplification"] = round(
+        statistics["model_input_px"] / max(grid.pixels, 1), 4
+    )
+    if pixels["ocean"] + pixels["land"] == 0:
+        raise NoDataError(
+            f"Every pixel of {scene.scene_id} is nodata on its {grid.shape[0]} x "
+            f"{grid.shape[1]} working grid: the rasters hold only their nodata value. Check the "
+            "files (a failed download?) or the scene's georeferencing."
+        )
+    if pixels["ocean"] == 0:
+        raise NoOceanError(
+            f"{scene.scene_id} shows no open water: all {pixels['land']} valid pixels are land "
+            f"or within {options.land_buffer_m:g} m of it. Nothing to look for; such scenes "
+            "fail the relevancy filter ('slickwatch scene info')."
+        )
+    slicks = group_slicks(
+        regions, distance_m=options.group_distance_m, min_area_px=card.thresholds.min_area_px
+    )
+    statistics.update({"regions": len(regions), "slicks": len(slicks)})
+    timings["stitch"] = round(time.perf_counter() - t0, 3)
+
+    t0 = time.perf_counter()
+    report("describe", 0, 1)
+    described = describe(
+        slicks,
+        classes=card.classes,
+        resolution=options.resolution,
+        scene_id=scene.scene_id,
+        timestamp=scene.start,
+    )
+    timings["describe"] = round(time.perf_counter() - t0, 3)
+    timings.update({f"tasks_{k}": v for k, v in task_seconds.items()})
+    timings["total"] = round(time.perf_counter() - t_start, 3)
+    parameters = {
+        **options.as_dict(),
+        "chunk_size_px": chunk,
+        "model": {"name": card.name, "version": card.version, "card": str(card_path)},
+        "halo_px": halo,
+        "thresholds": card.thresholds.model_dump(),
+        "grid": {"epsg": grid.epsg, "shape": list(grid.shape), "x0": grid.x0, "y0": grid.y0},
+        "gpu": gpu,
+    }
+    statistics["classes"] = described["slick_class"].value_counts().to_dict()
+    return Detection(
+        scene=scene, slicks=described, parameters=parameters, timings=timings, statistics=statistics
+    )
+
+
+def detect_scene(
+    ref: str | Path | Scene | Any,
+    *,
+    model: str | Path | None = None,
+    resolution: float = 80.0,
+    chunks: int = 2048,
+    client: Any = None,
+    stac: str | Path | None = None,
+    land_buffer_m: float = 1000.0,
+    group_distance_m: float = 400.0,
+    tile_size: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Detect the slicks of one scene; no database needed.
+
+    Args:
+        ref: a scene id (with ``stac``), a STAC item (object, file or URL), a raw GRD
+            measurement file, or a resolved :class:`catalog.scene.Scene`.
+        model: a model card (``card.json`` or its folder); ``None``: the shipped model.
+        resolution: working resolution, metres.
+        chunks: chunk edge, working pixels.
+        client: a ``distributed.Client``; ``None``: the current one if any, else a local
+            cluster of processes for this call (in a script, call from under
+            ``if __name__ == "__main__":``).
+        stac: STAC API or static catalog to look scene ids up in.
+        land_buffer_m: coastal buffer masked with the land, metres.
+        group_distance_m: regions closer than this are one slick, metres.
+        tile_size: largest tile the network runs on (``None``: a block at once).
+
+    Returns:
+        One row per slick, EPSG:4326 (:data:`pipeline.describe.OUTPUT_COLUMNS`); the run's
+        parameters, timings and statistics are in ``.attrs``.
+
+    Raises:
+        CatalogError: the reference cannot be resolved.
+        PipelineError: the scene cannot be read or holds nothing to look at.
+    """
+    from pipeline.cluster import current_client, open_client
+
+    scene = ref if isinstance(ref, Scene) else resolve_scene(ref, stac=stac)
+    options = Options(
+        resolution=resolution,
+        chunks=chunks,
+        land_buffer_m=land_buffer_m,
+        group_distance_m=group_distance_m,
+        tile_size=tile_size,
+    )
+    client = client or current_client()
+    if client is not None:
+        detection = run_detection(scene, client=client, model=model, options=options)
+    else:
+        with open_client() as own:
+            detection = run_detection(scene, client=own, model=model, options=options)
+    frame = detection.slicks
+    frame.attrs.update(
+        {
+            "parameters": detection.parameters,
+            "timings": detection.timings,
+            "statistics": detection.statistics,
+        }
+    )
+    return frame

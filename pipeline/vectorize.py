@@ -1,0 +1,190 @@
+"""Vectorize: per block, the connected slick pixels as polygons carrying additive statistics.
+
+Hysteresis is split so that it stays exact across block seams: each block keeps every connected
+component of ``P(oil) >= grow`` and counts its pixels with ``P(oil) >= seed``; after stitching,
+a slick is kept when that count is positive. Every statistic is an integer sum (pixel counts, sums
+of the uint8 probability codes), so stitching adds them up exactly and in any order.
+
+Each block also returns the component labels along its four edges: two pixels that face each other
+across a seam and are both slick pixels connect their components (4-connectivity), which is how
+:mod:`pipeline.stitch` knows which parts to merge, without comparing floating-point geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import rasterio.features
+import shapely
+from scipy import ndimage
+
+from pipeline.grid import Grid
+from pipeline.prepare import LAND, NODATA, OCEAN
+
+PRECISION_M = 0.001
+"""Coordinates of polygons are snapped to this grid (metres)."""
+
+FOUR = ndimage.generate_binary_structure(2, 1)
+"""4-connectivity, the same as ``rasterio.features.shapes(connectivity=4)``."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Hysteresis on the uint8 code of P(oil) = 1 - P(background)."""
+
+    seed: int
+    """Code (0..255) a slick must reach somewhere."""
+    grow: int
+    """Code (0..255) of the pixels a slick extends over."""
+
+    @classmethod
+    def from_card(cls, card: object) -> Thresholds:
+        """From the model card's probabilities (0..1)."""
+        t = card.thresholds
+        return cls(seed=int(np.ceil(t.seed * 255 - 1e-9)), grow=int(np.ceil(t.grow * 255 - 1e-9)))
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What one block hands to the stitch step."""
+
+    row: int
+    """Block index along y."""
+    col: int
+    """Block index along x."""
+    parts: gpd.GeoDataFrame
+    """One row per connected component: ``label``, statistics, polygon (grid CRS)."""
+    edges: dict[str, np.ndarray] = field(default_factory=dict)
+    """Component labels along the block's ``top``, ``bottom``, ``left`` and ``right`` edges."""
+    pixels: dict[str, int] = field(default_factory=dict)
+    """``ocean``, ``land`` and ``nodata`` pixel counts of the block."""
+
+
+STAT_COLUMNS = (
+    "px",
+    "seed_px",
+    "edge_px",
+    "land_edge_px",
+    "nodata_edge_px",
+)
+"""Integer statistics of a part besides the per-class probability sums ``p_<class>``."""
+
+
+def part_columns(n_classes: int) -> list[str]:
+    """The statistics columns of a part, in order."""
+    return [*STAT_COLUMNS, *(f"p{k}" for k in range(n_classes)), "p_oil_max"]
+
+
+def empty_parts(n_classes: int, epsg: int) -> gpd.GeoDataFrame:
+    """A parts frame with no rows and the right columns and types."""
+    columns = {"block_row": [], "block_col": [], "label": []}
+    columns.update({c: [] for c in part_columns(n_classes)})
+    frame = gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=epsg), crs=epsg)
+    return frame.astype({c: "int64" for c in columns})
+
+
+def _neighbours(values: np.ndarray) -> list[np.ndarray]:
+    """The 4 neighbours of every interior pixel of a haloed array (1-pixel halo)."""
+    return [values[:-2, 1:-1], values[2:, 1:-1], values[1:-1, :-2], values[1:-1, 2:]]
+
+
+def vectorize_block(
+    probs: np.ndarray,
+    context: np.ndarray,
+    *,
+    row: int,
+    col: int,
+    origin: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    grid: Grid,
+    thresholds: Thresholds,
+) -> BlockResult:
+    """Polygons and statistics of one block.
+
+    Args:
+        probs: ``[classes, h, w]`` uint8 probability codes of the block with a 1-pixel halo on
+            its inner sides.
+        context: ``[h, w]`` uint8 context codes (ocean, land, nodata), same halo.
+        row, col: block index.
+        origin: ``(row, col)`` of the block's first own pixel in the working grid.
+        pads: halo present on the ``(top, bottom, left, right)`` sides (0 or 1).
+        grid: the working grid.
+        thresholds: hysteresis codes.
+    """
+    top, bottom, left, right = pads
+    # A 1-pixel frame all round: outside the scene counts as nodata, never as slick.
+    p_oil = np.pad(255 - probs[0].astype(np.int16), ((1 - top, 1 - bottom), (1 - left, 1 - right)))
+    ctx = np.pad(context, ((1 - top, 1 - bottom), (1 - left, 1 - right)), constant_values=NODATA)
+    probs = probs[:, top : probs.shape[1] - bottom, left : probs.shape[2] - right]
+    grow = p_oil >= thresholds.grow
+    own_grow = grow[1:-1, 1:-1]
+    own_ctx = ctx[1:-1, 1:-1]
+    labels, n = ndimage.label(own_grow, structure=FOUR)
+    pixels = {
+        "ocean": int((own_ctx == OCEAN).sum()),
+        "land": int((own_ctx == LAND).sum()),
+        "nodata": int((own_ctx == NODATA).sum()),
+    }
+    n_classes = probs.shape[0]
+    edges = {
+        "top": labels[0].copy(),
+        "bottom": labels[-1].copy(),
+        "left": labels[:, 0].copy(),
+        "right": labels[:, -1].copy(),
+    }
+    if n == 0:
+        return BlockResult(row, col, empty_parts(n_classes, grid.epsg), edges, pixels)
+
+    index = np.arange(1, n + 1)
+    near_edge = np.zeros_like(own_grow)
+    near_land = np.zeros_like(own_grow)
+    near_nodata = np.zeros_like(own_grow)
+    for g, c in zip(_neighbours(grow), _neighbours(ctx), strict=True):
+        near_edge |= ~g
+        near_land |= c == LAND
+        near_nodata |= c == NODATA
+    flat = labels.ravel()
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=mask.ravel(), minlength=n + 1)[1:].astype(np.int64)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        sums = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=n + 1)
+        return np.rint(sums[1:]).astype(np.int64)  # exact: integer sums well below 2**53
+
+    stats = {
+        "px": count(np.ones_like(own_grow)),
+        "seed_px": count(p_oil[1:-1, 1:-1] >= thresholds.seed),
+        "edge_px": count(near_edge),
+        "land_edge_px": count(near_edge & near_land),
+        "nodata_edge_px": count(near_edge & near_nodata),
+    }
+    for k in range(n_classes):
+        stats[f"p{k}"] = total(probs[k])
+    stats["p_oil_max"] = ndimage.maximum(p_oil[1:-1, 1:-1], labels, index).astype(np.int64)
+
+    transform = grid.window_transform(*origin)
+    polygons: dict[int, list] = {}
+    for geom, value in rasterio.features.shapes(
+        labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=transform
+    ):
+        polygons.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    geometries = [
+        polygons[k][0] if len(polygons[k]) == 1 else shapely.union_all(polygons[k]) for k in index
+    ]
+    # Seam vertices of neighbouring blocks are computed from different window origins: snap them
+    # to a millimetre grid so that they agree bit for bit whatever the resolution.
+    geometries = shapely.set_precision(geometries, grid_size=PRECISION_M)
+    frame = gpd.GeoDataFrame(
+        {
+            "block_row": np.full(n, row, dtype=np.int64),
+            "block_col": np.full(n, col, dtype=np.int64),
+            "label": index.astype(np.int64),
+            **stats,
+        },
+        geometry=gpd.GeoSeries(geometries, crs=grid.epsg),
+        crs=grid.epsg,
+    )
+    return BlockResult(row, col, frame, edges, pixels)

@@ -1,0 +1,58 @@
+"""Serving the app with uvicorn, in this process: ``slickwatch serve``, tests and benchmarks.
+
+pygeoapi's own ``pygeoapi serve`` always runs uvicorn with reload and reads its configuration from
+environment variables; here the app object is built first (:func:`service.app.create_app`) and
+handed to uvicorn, so there is nothing to reload and no variable to set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+
+from service.errors import ConfigurationError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(app: Starlette, *, host: str, port: int, log_level: str = "info") -> None:
+    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM)."""
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
+
+
+@contextlib.contextmanager
+def running(
+    app: Starlette, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0
+) -> Iterator[str]:
+    """Serve ``app`` from a background thread; yields its base URL, stops it afterwards.
+
+    Raises:
+        ConfigurationError: the server did not start within ``timeout`` seconds.
+    """
+    port = port or free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise ConfigurationError(f"The server on {host}:{port} did not start.")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)

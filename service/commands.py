@@ -1,9 +1,119 @@
-"""Subcommands of ``slickwatch`` that belong to ``service``: serve, apikey, review, demo."""
+"""Subcommands of ``slickwatch`` that belong to ``service``: ``serve`` and ``apikey ...``."""
 
 from __future__ import annotations
 
 import typer
 
+apikey_app = typer.Typer(
+    help="API keys of the service: create, list, revoke.", no_args_is_help=True
+)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default: settings host)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default: settings port)."),
+    public_url: str | None = typer.Option(
+        None, help="URL clients reach the service at, if not http://HOST:PORT (a proxy)."
+    ),
+) -> None:
+    """Serve OGC API - Features, jobs, review endpoints and the map page."""
+    from schema.errors import SchemaError
+    from schema.settings import get_settings
+    from service.app import create_app
+    from service.errors import ServiceError
+    from service.server import serve as run
+
+    settings = get_settings(host=host, port=port, public_url=public_url)
+    try:
+        app = create_app(settings)
+    except (SchemaError, ServiceError) as exc:
+        raise _fail(exc) from exc
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    typer.echo(f"slickwatch at {base}/  (map: {base}/map, API: {base}/openapi?f=html)")
+    run(app, host=settings.host, port=settings.port)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str = typer.Argument(..., help="Who or what will use the key."),
+    scope: list[str] = typer.Option(
+        ["read"],
+        "--scope",
+        "-s",
+        help="What it may do: read, review, orchestrate, admin (repeat for several).",
+    ),
+) -> None:
+    """Make an API key and print it (it is shown this once)."""
+    from schema.api_keys import create_api_key
+    from schema.errors import SchemaError
+    from service.errors import ServiceError
+    from service.keys import check_scopes
+
+    try:
+        key, info = create_api_key(name, scopes=check_scopes(scope))
+    except (SchemaError, ServiceError) as exc:
+        raise _fail(exc) from exc
+    typer.secho(key, bold=True)
+    typer.echo(
+        f"key of {info.name!r} (scopes {', '.join(info.scopes)}). Keep it now: only its hash "
+        "is stored. Send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.",
+        err=True,
+    )
+
+
+@apikey_app.command("list")
+def apikey_list(
+    all_: bool = typer.Option(False, "--all", "-a", help="Show revoked keys too."),
+) -> None:
+    """List the API keys (never the keys themselves)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from schema.api_keys import list_api_keys
+    from schema.errors import SchemaError
+
+    try:
+        keys = list_api_keys()
+    except SchemaError as exc:
+        raise _fail(exc) from exc
+    table = Table(title="API keys")
+    for column in ("name", "prefix", "scopes", "created", "last used", "revoked"):
+        table.add_column(column)
+    for info in keys:
+        if info.revoked is not None and not all_:
+            continue
+        table.add_row(
+            info.name,
+            f"{info.prefix}...",
+            ", ".join(info.scopes),
+            f"{info.created:%Y-%m-%d %H:%M}",
+            f"{info.last_used:%Y-%m-%d %H:%M}" if info.last_used else "",
+            f"{info.revoked:%Y-%m-%d %H:%M}" if info.revoked else "",
+        )
+    Console(width=120).print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(name: str = typer.Argument(..., help="Name of the key to revoke.")) -> None:
+    """Revoke the valid API key of NAME; requests with it get 401 from now on."""
+    from schema.api_keys import revoke_api_key
+    from schema.errors import SchemaError
+
+    try:
+        count = revoke_api_key(name)
+    except SchemaError as exc:
+        raise _fail(exc) from exc
+    if not count:
+        raise _fail(LookupError(f"No valid key named {name!r}; see slickwatch apikey list."))
+    typer.echo(f"revoked the key of {name!r}")
+
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``slickwatch`` app."""
+    app.command("serve")(serve)
+    app.add_typer(apikey_app, name="apikey", help="API keys of the service: create, list, revoke.")

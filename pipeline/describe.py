@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio.features
+import rasterio.transform
 import shapely
 from affine import Affine
 from scipy.sparse import coo_matrix
@@ -101,7 +102,7 @@ def _part_centerline(part: shapely.Polygon, *, cell: float) -> shapely.LineStrin
         c = part.representative_point()
         return shapely.LineString([(c.x, c.y), (c.x, c.y)])
     if len(pixels) == 1:
-        x, y = transform * (pixels[0][1] + 0.5, pixels[0][0] + 0.5)
+        x, y = rasterio.transform.xy(transform, pixels[0][0], pixels[0][1])
         return shapely.LineString([(x, y), (x, y)])
     index = -np.ones(skeleton.shape, dtype=np.int64)
     index[skeleton] = np.arange(len(pixels))
@@ -128,9 +129,9 @@ def _part_centerline(part: shapely.Polygon, *, cell: float) -> shapely.LineStrin
     while path[-1] != far:
         path.append(int(predecessors[path[-1]]))
     rc = pixels[path[::-1]]
-    xs, ys = transform * (rc[:, 1] + 0.5, rc[:, 0] + 0.5)
+    xs, ys = rasterio.transform.xy(transform, rc[:, 0], rc[:, 1])
     line = shapely.LineString(np.column_stack([xs, ys]))
-    return shapely.simplify(line, cell / 2.0)
+    return shapely.simplify(line, 2.0 * cell)
 
 
 def _rectangle_sides(geom: shapely.Geometry) -> tuple[float, float]:

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dask
-import dask.array as da
 import geopandas as gpd
-import numpy as np
 
 from catalog.scene import Scene, resolve_scene
 from pipeline.errors import GridError, NoDataError, NoOceanError
@@ -163,7 +160,7 @@ def run_detection(
     from pipeline.load import load_scene
     from pipeline.prepare import layer_polarizations, prepare
     from pipeline.stitch import group_slicks, merge_seams
-    from pipeline.vectorize import Thresholds, empty_parts, vectorize_block
+    from pipeline.vectorize import Thresholds, empty_parts, vectorize_blocks
 
     options = options or Options()
     report = progress or (lambda step, done, total: None)
@@ -203,29 +200,8 @@ def run_detection(
     probs = infer(layers, spec=spec, gpu=gpu)
 
     thresholds = Thresholds.from_card(card)
-    pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
-    cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
-    p_blocks = pp.to_delayed(optimize_graph=False)
-    c_blocks = cc.to_delayed(optimize_graph=False)
-    y_starts = np.cumsum((0, *ychunks))
-    x_starts = np.cumsum((0, *xchunks))
+    results = vectorize_blocks(probs, context, grid=grid, thresholds=thresholds)
     ny, nx = len(ychunks), len(xchunks)
-    vectorize = dask.delayed(vectorize_block, pure=True)
-    results = [
-        vectorize(
-            p_blocks[0, i, j],
-            c_blocks[i, j],
-            row=i,
-            col=j,
-            origin=(int(y_starts[i]), int(x_starts[j])),
-            pads=(int(i > 0), int(i < ny - 1), int(j > 0), int(j < nx - 1)),
-            grid=grid,
-            thresholds=thresholds,
-            dask_key_name=f"vectorize_block-{dask.base.tokenize(probs.name, thresholds)}-{i}-{j}",
-        )
-        for i in range(ny)
-        for j in range(nx)
-    ]
     timings["build_graph"] = round(time.perf_counter() - t_start, 3)
 
     t0 = time.perf_counter()

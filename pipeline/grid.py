@@ -92,13 +92,25 @@ def footprint_in(scene: Scene, epsg: int) -> BaseGeometry:
     return _project(scene.footprint, pyproj.CRS.from_epsg(epsg))
 
 
+def _anchor(scene: Scene, resolution: float) -> tuple[float, float]:
+    """A point the grid's pixel corners go through: the rasters' own corner when they are
+    projected (so that a working grid at their resolution needs no resampling), else 0, 0."""
+    if scene.georeferencing != "affine":
+        return 0.0, 0.0
+    for asset in scene.assets:
+        t = asset.transform
+        if t is not None and t.b == 0 and t.d == 0:
+            return float(t.c) % resolution, float(t.f) % resolution
+    return 0.0, 0.0
+
+
 def scene_grid(scene: Scene, *, resolution: float = 80.0, max_pixels: int = 2**31) -> Grid:
     """The working grid of a scene.
 
     The CRS is the scene's own when its rasters are already projected (a simulated or
     terrain-corrected scene: no reprojection, only resampling), else the UTM zone of the footprint's
     centroid. The grid covers the footprint, its edges snapped outward to multiples of
-    ``resolution``.
+    ``resolution`` from the rasters' own corner (projected rasters) or from 0 (UTM).
 
     Args:
         scene: the scene.
@@ -119,8 +131,9 @@ def scene_grid(scene: Scene, *, resolution: float = 80.0, max_pixels: int = 2**3
     if epsg is None:
         epsg = int(utm_crs(scene.footprint).to_epsg())
     west, south, east, north = footprint_in(scene, epsg).bounds
-    x0 = math.floor(west / resolution) * resolution
-    y0 = math.ceil(north / resolution) * resolution
+    ax, ay = _anchor(scene, resolution)
+    x0 = ax + math.floor((west - ax) / resolution) * resolution
+    y0 = ay + math.ceil((north - ay) / resolution) * resolution
     cols = math.ceil((east - x0) / resolution)
     rows = math.ceil((y0 - south) / resolution)
     if rows * cols > max_pixels:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import dask
+import dask.array as da
 import geopandas as gpd
 import numpy as np
 import rasterio.features
 import shapely
+from dask.delayed import Delayed
 from scipy import ndimage
 
 from pipeline.grid import Grid
@@ -167,9 +170,12 @@ def vectorize_block(
 
     transform = grid.window_transform(*origin)
     polygons: dict[int, list] = {}
-    for geom, value in rasterio.features.shapes(
-        labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=transform
-    ):
+    # No ``mask=``: rasterio's mask raster loses its transform when threads vectorize at once
+    # (a NotGeoreferencedWarning, then identity coordinates); background polygons are skipped.
+    shapes = rasterio.features.shapes(labels.astype(np.int32), connectivity=4, transform=transform)
+    for geom, value in shapes:
+        if value == 0:
+            continue
         polygons.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     geometries = [
         polygons[k][0] if len(polygons[k]) == 1 else shapely.union_all(polygons[k]) for k in index
@@ -188,3 +194,41 @@ def vectorize_block(
         crs=grid.epsg,
     )
     return BlockResult(row, col, frame, edges, pixels)
+
+
+def vectorize_blocks(
+    probs: da.Array, context: da.Array, *, grid: Grid, thresholds: Thresholds
+) -> list[Delayed]:
+    """One delayed :class:`BlockResult` per block of ``probs``, row by row.
+
+    Args:
+        probs: ``[classes, y, x]`` uint8 probability codes on ``grid``.
+        context: ``[y, x]`` uint8 context codes, chunked like ``probs``.
+        grid: the working grid.
+        thresholds: hysteresis codes.
+    """
+    ychunks, xchunks = probs.chunks[1:]
+    pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
+    cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
+    p_blocks = pp.to_delayed(optimize_graph=False)
+    c_blocks = cc.to_delayed(optimize_graph=False)
+    y_starts = np.cumsum((0, *ychunks))
+    x_starts = np.cumsum((0, *xchunks))
+    ny, nx = len(ychunks), len(xchunks)
+    token = dask.base.tokenize(probs.name, context.name, grid, thresholds)
+    task = dask.delayed(vectorize_block, pure=True)
+    return [
+        task(
+            p_blocks[0, i, j],
+            c_blocks[i, j],
+            row=i,
+            col=j,
+            origin=(int(y_starts[i]), int(x_starts[j])),
+            pads=(int(i > 0), int(i < ny - 1), int(j > 0), int(j < nx - 1)),
+            grid=grid,
+            thresholds=thresholds,
+            dask_key_name=f"vectorize_block-{token}-{i}-{j}",
+        )
+        for i in range(ny)
+        for j in range(nx)
+    ]

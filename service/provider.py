@@ -379,12 +379,9 @@ class SlickwatchProvider(PostgreSQLProvider):
             node = parse_filter(text, language)
         except BadFilter as exc:
             raise _bad(str(exc)) from None
-        return modify_pygeofilter(
-            node,
-            filter_crs_uri=CRS84,
-            storage_crs_uri=self.storage_crs,
-            geometry_column_name=self.geom,
-        )
+        # CQL2 geometries are CRS84 like the storage: only the geometry's name may need mapping
+        # (pygeoapi's CRS step would write SRID=CRS84, which PostGIS cannot read)
+        return modify_pygeofilter(node, filter_crs_uri=CRS84, geometry_column_name=self.geom)
 
     def _bbox_conditions(self, bbox: Sequence[float]) -> list:
         if not bbox:

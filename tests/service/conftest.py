@@ -84,8 +84,6 @@ def served(
 
 
 @pytest.fixture
-def served_fresh(
-    pg_cluster: Cluster, template_database: str, tmp_path: Path
-) -> Iterator[Served]:
+def served_fresh(pg_cluster: Cluster, template_database: str, tmp_path: Path) -> Iterator[Served]:
     """The service over its own copy of the known rows, for tests that write."""
     yield from serve_database(pg_cluster, template_database, tmp_path)

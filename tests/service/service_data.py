@@ -88,12 +88,21 @@ def insert_rows(conn: Connection) -> Rows:
         )
     ).scalar_one()
     scenes = {
-        "A": ("S1A_IW_GRDH_1SDV_20201121T225759_20201121T225824_035339_04216C_62EA", SCENE_A,
-              (-76, 34, -73, 36)),
-        "B": ("S1A_IW_GRDH_1SDV_20210305T100000_20210305T100025_036900_045500_AAAA", SCENE_B,
-              (10, 40, 13, 42)),
-        "C": ("S1A_IW_GRDH_1SDV_20210601T063000_20210601T063025_038100_047000_BBBB", SCENE_C,
-              (178, -18, 179.99, -16)),
+        "A": (
+            "S1A_IW_GRDH_1SDV_20201121T225759_20201121T225824_035339_04216C_62EA",
+            SCENE_A,
+            (-76, 34, -73, 36),
+        ),
+        "B": (
+            "S1A_IW_GRDH_1SDV_20210305T100000_20210305T100025_036900_045500_AAAA",
+            SCENE_B,
+            (10, 40, 13, 42),
+        ),
+        "C": (
+            "S1A_IW_GRDH_1SDV_20210601T063000_20210601T063025_038100_047000_BBBB",
+            SCENE_C,
+            (178, -18, 179.99, -16),
+        ),
     }
     for name, (scene_id, when, box) in scenes.items():
         rows.scenes[name] = _scene(conn, scene_id, when, box)
@@ -123,12 +132,20 @@ def insert_rows(conn: Connection) -> Rows:
             rows.confidence[slick_id] = confidence
             rows.klass[slick_id] = klass
     rows.hidden.append(
-        _slick(conn, _box(-74.0, 35.5), run=rows.runs["A"], when=SCENE_A, klass="LAND",
-               confidence=0.99)
+        _slick(
+            conn, _box(-74.0, 35.5), run=rows.runs["A"], when=SCENE_A, klass="LAND", confidence=0.99
+        )
     )
     rows.hidden.append(
-        _slick(conn, _box(-74.0, 35.6), run=rows.runs["A"], when=SCENE_A, klass="VESSEL",
-               confidence=0.99, active=False)
+        _slick(
+            conn,
+            _box(-74.0, 35.6),
+            run=rows.runs["A"],
+            when=SCENE_A,
+            klass="VESSEL",
+            confidence=0.99,
+            active=False,
+        )
     )
     rows.aoi = conn.execute(
         sa.text(

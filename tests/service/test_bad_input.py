@@ -57,7 +57,7 @@ def test_bad_queries_get_a_json_4xx(served, query: str, status: int, words: str)
 INJECTIONS = [
     "' OR '1'='1",
     "VESSEL'; DROP TABLE slick; --",
-    "x\" OR 1=1 --",
+    'x" OR 1=1 --',
     "%' UNION SELECT key_hash FROM api_key --",
 ]
 

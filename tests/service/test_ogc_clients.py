@@ -60,7 +60,8 @@ def test_owslib_single_item_and_queryables(served) -> None:
     slick_id = served.rows.slicks["A"][3]
     item = api.collection_item("slicks", str(slick_id))
     assert item["id"] == slick_id
-    assert item["properties"]["machine_confidence"] == pytest.approx(served.rows.confidence[slick_id])
+    confidence = served.rows.confidence[slick_id]
+    assert item["properties"]["machine_confidence"] == pytest.approx(confidence)
     assert item["properties"]["class_short_name"] == served.rows.klass[slick_id]
     queryables = api.collection_queryables("slicks")["properties"]
     assert queryables["machine_confidence"]["type"] == "number"

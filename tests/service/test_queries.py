@@ -151,7 +151,8 @@ def test_cql2_spatial_temporal_and_case_insensitive(served) -> None:
             **{"filter-lang": "cql2-json"},
             limit=1000,
         )
-        assert sorted(_ids(json_filter)) == sorted(i for i in rows.public if rows.confidence[i] >= 0.9)
+        high = sorted(i for i in rows.public if rows.confidence[i] >= 0.9)
+        assert sorted(_ids(json_filter)) == high
         ecql = _items(
             client,
             "slicks",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,7 +28,7 @@ import xarray as xr
 from dask.base import tokenize
 from rasterio.control import GroundControlPoint
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.warp import reproject
 from stackstac.rio_reader import AutoParallelRioReader
 
@@ -36,6 +37,10 @@ from pipeline.errors import RasterReadError
 from pipeline.grid import Grid
 
 logger = logging.getLogger(__name__)
+
+# Warping a raw GRD file: rasterio warns that the file has no geotransform although the warp
+# uses its GCPs, once per tile. (catch_warnings() is not thread-safe, so filter by module.)
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module="rasterio.warp")
 
 WARP_TILE = 512
 """Edge (pixels) of the global tiles GCP-georeferenced rasters are warped in.
@@ -62,8 +67,10 @@ def check_asset(asset: Asset, *, scene_id: str) -> tuple[list[GroundControlPoint
         RasterReadError: missing or unreadable file, several bands, or no georeferencing.
     """
     try:
-        with rasterio.open(asset.href) as ds:
-            count, crs, (gcps, gcp_crs) = ds.count, ds.crs, ds.gcps
+        with warnings.catch_warnings():  # "not georeferenced" is checked for below, with a remedy
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(asset.href) as ds:
+                count, crs, (gcps, gcp_crs) = ds.count, ds.crs, ds.gcps
     except RasterioError as exc:
         raise RasterReadError(
             f"Cannot open the {asset.polarization} raster of {scene_id} ({asset.href}): {exc}. "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.errors import CatalogError
 from catalog.scene import Scene, resolve_scene
@@ -81,6 +82,7 @@ def run_scene(
         is in it rather than raised, so that a batch goes on.
     """
     from model.card import ModelCard
+    from model.registry import register
     from pipeline.store import begin_run, fail_run, finish_run
 
     options = options or Options()
@@ -99,12 +101,14 @@ def run_scene(
             "model": {"name": card.name, "version": card.version, "card": str(card_path)},
         }
         try:
+            model_id = register(card_path, database_url)
             run_id = begin_run(
-                database_url, scene, card=card, parameters=parameters, trigger=trigger
+                database_url, scene, model_id=model_id, parameters=parameters, trigger=trigger
             )
-        except StoreError as exc:
+        except (StoreError, ModelError, SQLAlchemyError) as exc:
+            reason = exc.reason if isinstance(exc, StoreError) else "store"
             return RunOutcome(
-                ref=label, success=False, scene_id=scene.scene_id, error=str(exc), reason=exc.reason
+                ref=label, success=False, scene_id=scene.scene_id, error=str(exc), reason=reason
             )
     outcome = RunOutcome(ref=label, success=False, scene_id=scene.scene_id, run_id=run_id)
     try:

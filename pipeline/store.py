@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from catalog.scene import Scene
 from pipeline.errors import PipelineError, StoreError
 from schema.database import engine_for
-from schema.models import Model, OrchestratorRun, Sentinel1Grd, Slick, footprint_value
+from schema.models import OrchestratorRun, Sentinel1Grd, Slick, footprint_value
 
 logger = logging.getLogger(__name__)
 
@@ -95,41 +95,6 @@ def scene_values(scene: Scene) -> dict[str, Any]:
     }
 
 
-def model_id(conn: sa.Connection, card: Any) -> int:
-    """The ``model`` row of a model card, registered from the card when it is not there yet."""
-    found = conn.execute(
-        sa.select(Model.id).where(Model.name == card.name, Model.version == card.version)
-    ).scalar()
-    if found is not None:
-        return int(found)
-    path, digest = card.artifact()
-    values = {
-        "name": card.name,
-        "version": card.version,
-        "description": f"{card.architecture} registered by the pipeline on first use",
-        "file_path": str(path),
-        "file_hash": digest,
-        "layers": list(card.layers),
-        "class_map": {str(k): v for k, v in card.classes.items()},
-        "thresholds": card.thresholds.model_dump(),
-        "resolution_m": card.resolution_m,
-        "tile_size_px": card.tile_size,
-        "metrics": _jsonable(card.metrics),
-        "meta": _jsonable(card.model_dump(exclude={"metrics"})),
-    }
-    stmt = (
-        sa.dialects.postgresql.insert(Model.__table__)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["name", "version"])
-    )
-    conn.execute(stmt)
-    return int(
-        conn.execute(
-            sa.select(Model.id).where(Model.name == card.name, Model.version == card.version)
-        ).scalar_one()
-    )
-
-
 def _database_error(exc: BaseException, url: str, action: str) -> StoreError:
     engine = engine_for(url)
     where = engine.url.render_as_string(hide_password=True)
@@ -144,11 +109,18 @@ def begin_run(
     url: str,
     scene: Scene,
     *,
-    card: Any,
+    model_id: int,
     parameters: dict[str, Any],
     trigger: int | None = None,
 ) -> int:
     """Insert (or refresh) the scene row and a running run row; returns the run id.
+
+    Args:
+        url: the database.
+        scene: the scene.
+        model_id: the ``model`` row (:func:`model.registry.register`).
+        parameters: the run's parameters (JSON-ready).
+        trigger: the ``trigger`` row of a batch, if any.
 
     Raises:
         StoreError: the database cannot be reached or written.
@@ -166,7 +138,7 @@ def begin_run(
                 sa.insert(OrchestratorRun.__table__)
                 .values(
                     sentinel1_grd=scene_row,
-                    model=model_id(conn, card),
+                    model=model_id,
                     trigger=trigger,
                     parameters=_jsonable(parameters),
                     code_version=code_version(),

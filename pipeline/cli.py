@@ -260,3 +260,4 @@ def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``slickwatch`` app."""
     app.command("detect")(detect)
     app.add_typer(cluster_app, name="cluster")
+    __import__("pipeline.backfill", fromlist=["register"]).register(app)

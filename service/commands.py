@@ -117,3 +117,4 @@ def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``slickwatch`` app."""
     app.command("serve")(serve)
     app.add_typer(apikey_app, name="apikey", help="API keys of the service: create, list, revoke.")
+    __import__("service.demo", fromlist=["register"]).register(app)

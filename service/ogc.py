@@ -46,6 +46,7 @@ from starlette.routing import Route
 from service.auth import Gate
 from service.collections import RESTRICTED_SCOPE, restricted_collections
 from service.cql2 import restore_filter_links, rewrite_filter_params
+from service.errors import BadRequest
 from service.http_errors import error_response
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,15 @@ def _response(headers: dict[str, str], status: int, content: Any) -> Response:
         response = Response(content, status_code=status)
     response.headers.update(headers)
     return response
+
+
+def _check_sortby(value: str | None) -> None:
+    """pygeoapi 0.21 indexes into each ``sortby`` term: an empty one would be a 500."""
+    if value is not None and any(not term.strip().lstrip("+-") for term in value.split(",")):
+        raise BadRequest(
+            f"sortby={value!r} has an empty term; give property names, each with an optional "
+            "+ or - (descending), e.g. sortby=-machine_confidence,id."
+        )
 
 
 class OgcApi:
@@ -150,6 +160,7 @@ class OgcApi:
                 "endpoints (/slicks/{id}/validate, ...).",
             )
         params = request.query_params.multi_items()
+        _check_sortby(request.query_params.get("sortby"))
         rewritten = rewrite_filter_params(params)
         if rewritten != params:
             scope = dict(request.scope)

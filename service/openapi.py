@@ -271,7 +271,6 @@ def build_openapi(config: dict[str, Any], extra_paths: dict[str, Any]) -> dict[s
     for name in ("tiles", "tilematrixsetlink"):
         components.get("schemas", {}).pop(name, None)
     components.get("responses", {}).pop("Tiles", None)
-    components.get("responses", {}).pop("default", None)
     _fix_collection_paths(paths)
     paths.update(copy.deepcopy(extra_paths))
     document["paths"] = paths

@@ -126,6 +126,15 @@ def _task_seconds(stream: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in sorted(seconds.items())}
 
 
+def _graph_keys(collections: list[Any]) -> set[Any]:
+    """Keys of the tasks a compute of ``collections`` submits (after optimization), so that the
+    task stream of a client shared by concurrent scenes can be told apart."""
+    from dask.base import collections_to_expr
+
+    expr = collections_to_expr(collections, optimize_graph=True).optimize()
+    return set(expr.__dask_graph__().keys())
+
+
 def _block_parts(result: Any) -> gpd.GeoDataFrame:
     return result.parts
 
@@ -205,6 +214,8 @@ def run_detection(
     timings["build_graph"] = round(time.perf_counter() - t_start, 3)
 
     t0 = time.perf_counter()
+    with no_fusion():
+        keys = _graph_keys(results)
     with get_task_stream(client) as stream, no_fusion():
         futures = client.compute(results)
         report("infer", 0, len(futures))
@@ -229,7 +240,7 @@ def run_detection(
             meta=empty_parts(len(card.classes), grid.epsg),
             client=client,
         )
-    task_seconds = _task_seconds(stream.data)
+    task_seconds = _task_seconds([t for t in stream.data if t.get("key") in keys])
     del futures, parts
     statistics: dict[str, Any] = {
         "grid_px": grid.pixels,

@@ -165,6 +165,7 @@ class GcpRaster:
         cols = min(WARP_TILE, self.shape[1] - col)
         out = np.full((rows, cols), np.nan, dtype=np.float32)
         dataset = _open_dataset(self.href)
+        failure = None
         try:
             reproject(
                 rasterio.band(dataset, 1),
@@ -178,10 +179,12 @@ class GcpRaster:
                 resampling=self.resampling,
             )
         except RasterioError as exc:
+            failure = f"{exc}".rstrip(".")
+        if failure is not None:  # raised outside the handler: GDAL's error is not picklable
             raise RasterReadError(
-                f"Cannot read {self.href} around working pixel ({row}, {col}): {exc}. The file "
-                "may be truncated or corrupt: download it again."
-            ) from None
+                f"Cannot read {self.href} around working pixel ({row}, {col}): {failure}. The "
+                "file may be truncated or corrupt: download it again."
+            )
         return out
 
 
@@ -194,10 +197,13 @@ def _open_dataset(href: str) -> rasterio.io.DatasetReader:
     _local.datasets = cache
     dataset = cache.get(href)
     if dataset is None:
+        failure = None
         try:
             dataset = rasterio.open(href)
         except RasterioError as exc:
-            raise RasterReadError(f"Cannot open {href}: {exc}") from None
+            failure = f"{exc}".rstrip(".")
+        if failure is not None:
+            raise RasterReadError(f"Cannot open {href}: {failure}")
         cache[href] = dataset
     return dataset
 
@@ -209,11 +215,13 @@ class _SceneReader(AutoParallelRioReader):
         try:
             return super().read(window, **kwargs)
         except (RuntimeError, RasterioError) as exc:
-            cause = exc.__cause__ or exc
-            raise RasterReadError(
-                f"Cannot read {self.url} ({window}): {cause}. The file may be truncated or "
-                "corrupt: download it again."
-            ) from None
+            cause = f"{exc.__cause__ or exc}".rstrip(".")
+        # Raised outside the handler, without the GDAL exception as context: distributed sends
+        # a task's error with its context chain, and GDAL's exceptions do not unpickle.
+        raise RasterReadError(
+            f"Cannot read {self.url} ({window}): {cause}. The file may be truncated or "
+            "corrupt: download it again."
+        )
 
 
 def _item_dict(scene: Scene, assets: list[Asset]) -> dict[str, Any]:

@@ -234,11 +234,13 @@ def _print_plan(plan: BackfillPlan, *, console: Any, dry_run: bool) -> None:
     console.print(
         f"{plan.found} scene(s) found in {plan.source}: {counts.get('run', 0)} to run with "
         f"{plan.model.label}, {counts.get('done', 0)} done already, "
-        f"{counts.get('irrelevant', 0)} left out by the relevancy filter"
+        f"{counts.get('irrelevant', 0)} left out by the relevancy filter",
+        soft_wrap=True,
+        highlight=False,
     )
     if dry_run:
         for line in plan.describe():
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         console.print("(dry run: nothing was run or written)")
 
 
@@ -331,14 +333,8 @@ def print_report(report: BackfillReport, *, console: Any) -> None:
         table.add_row("interrupted runs closed", ", ".join(map(str, report.reaped)))
     table.add_row("time", f"{report.seconds:.1f} s")
     console.print(table)
-    failed = report.with_status("failed")
-    if failed:
-        failures = Table(title="failed scenes")
-        for name in ("scene", "reason", "attempts", "error"):
-            failures.add_column(name)
-        for r in failed:
-            failures.add_row(r.scene_id, r.reason or "", str(r.attempts), r.error or "")
-        console.print(failures)
+    for result in report.with_status("failed"):
+        console.print(f"failed {result.log_line()[12:]}", soft_wrap=True, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

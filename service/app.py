@@ -118,3 +118,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.jobs = jobs
     app.state.openapi = openapi
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app of the environment's settings (``uvicorn --factory``; each worker process)."""
+    return create_app(get_settings())

@@ -20,22 +20,34 @@ def serve(
     public_url: str | None = typer.Option(
         None, help="URL clients reach the service at, if not http://HOST:PORT (a proxy)."
     ),
+    workers: int = typer.Option(1, min=1, help="Server processes (each with its own app)."),
+    log_level: str = typer.Option("info", help="uvicorn's log level."),
 ) -> None:
     """Serve OGC API - Features, jobs, review endpoints and the map page."""
+    import os
+
     from schema.errors import SchemaError
     from schema.settings import get_settings
     from service.app import create_app
     from service.errors import ServiceError
     from service.server import serve as run
+    from service.server import serve_workers
 
     settings = get_settings(host=host, port=port, public_url=public_url)
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # also checks the settings before any worker starts
     except (SchemaError, ServiceError) as exc:
         raise _fail(exc) from exc
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     typer.echo(f"slickwatch at {base}/  (map: {base}/map, API: {base}/openapi?f=html)")
-    run(app, host=settings.host, port=settings.port)
+    if workers == 1:
+        run(app, host=settings.host, port=settings.port, log_level=log_level)
+        return
+    # worker processes read their settings from the environment: pass the options on
+    for name, value in (("HOST", host), ("PORT", port), ("PUBLIC_URL", public_url)):
+        if value is not None:
+            os.environ[f"SLICKWATCH_{name}"] = str(value)
+    serve_workers(host=settings.host, port=settings.port, workers=workers, log_level=log_level)
 
 
 @apikey_app.command("create")

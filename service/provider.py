@@ -6,9 +6,10 @@ without patching pygeoapi:
 
 - **counts**: pygeoapi runs ``count(*)`` over the whole match for every page. Here
   ``numberMatched`` is exact when it costs about a page: when the page reaches the end of the
-  results, or when at most ``count_cap`` rows match (a count that stops there, option
-  ``count_cap``, default :data:`COUNT_CAP`). Otherwise it is omitted, as OGC API - Features
-  allows; clients follow the ``next`` links. ``resulttype=hits`` always counts exactly.
+  results, or when at most ``count_cap`` rows match (option ``count_cap``, default
+  :data:`COUNT_CAP`; a count that stops after ``count_cap + 1`` rows, skipped when the planner
+  expects many more). Otherwise it is omitted, as OGC API - Features allows; clients follow the
+  ``next`` links. ``resulttype=hits`` always counts exactly.
 - **sources**: a collection is any ``SELECT`` of :mod:`service.collections` (joins, geography
   columns cast to geometry), not only one table.
 - **bad input**: property values are converted to the column's type, filters naming unknown
@@ -51,15 +52,18 @@ from pygeofilter.backends.sqlalchemy.filters import function_map
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.engine import Connection, Engine
 
-from schema.database import engine_for
+from schema.database import normalize_url
 from service.collections import COLLECTIONS, CollectionSpec
 from service.cql2 import CQL2_JSON, CQL2_TEXT, CRS84, parse_filter
 from service.errors import BadFilter
 
 log = logging.getLogger(__name__)
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 """Most rows counted for ``numberMatched`` on a page that does not reach the end."""
+
+ESTIMATE_MARGIN = 4
+"""No count is tried when the planner expects more than this many times ``count_cap`` rows."""
 
 MAX_OFFSET = 1_000_000
 """Largest ``offset`` accepted; deeper pages are better reached with a narrower filter."""
@@ -102,7 +106,7 @@ def json_type(column_type: sa.types.TypeEngine) -> dict[str, str]:
     return {"type": "string"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per (database, collection): hashed by identity
 class Source:
     """A collection's rows as a subquery, with its columns sorted out."""
 
@@ -111,7 +115,9 @@ class Source:
     engine: Engine
     """Where the rows are."""
     rows: sa.Subquery
-    """The collection's ``SELECT`` as a subquery."""
+    """The collection's ``SELECT`` as a subquery (filters and sorting refer to it)."""
+    rows_out: sa.Subquery
+    """A second copy of it, for the columns of a page (``page_statement``)."""
     columns: dict[str, sa.ColumnElement]
     """Non-geometry columns by name (the properties)."""
     geometry: sa.ColumnElement | None
@@ -124,12 +130,41 @@ class Source:
 def source_for(url: str, name: str) -> Source:
     """The :class:`Source` of collection ``name`` in the database at ``url`` (cached)."""
     spec = COLLECTIONS[name]
-    engine = engine_for(url)
-    rows = spec.select(engine).subquery(name)
+    engine = service_engine(url)
+    select = spec.select(engine)
+    rows = select.subquery(name)
     columns = {c.name: c for c in rows.c if c.name != "geometry"}
     geometry = rows.c.geometry if "geometry" in rows.c else None
     fields = {name: json_type(column.type) for name, column in columns.items()}
-    return Source(spec, engine, rows, columns, geometry, fields)
+    return Source(spec, engine, rows, select.subquery(f"{name}_out"), columns, geometry, fields)
+
+
+@functools.cache
+def _item_statement(source: Source) -> sa.Select:
+    """One item's ``SELECT`` with the id as a parameter, built once per collection."""
+    table = source.rows
+    columns = [table.c[name] for name in source.columns]
+    if source.geometry is not None:
+        columns.append(sa.func.ST_AsGeoJSON(table.c.geometry, GEOJSON_DIGITS).label("__geojson"))
+    return sa.select(*columns).where(table.c.id == sa.bindparam("id"))
+
+
+@functools.cache
+def service_engine(url: str) -> Engine:
+    """The engine the collections read with: autocommit (no BEGIN/ROLLBACK round trips), a
+    statement timeout set once per connection, and no ping before each use (a connection that
+    the database dropped fails its query with a 503 and leaves the pool)."""
+    return sa.create_engine(
+        normalize_url(url),
+        isolation_level="AUTOCOMMIT",
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=False,
+        connect_args={
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            "application_name": "slickwatch-service",
+        },
+    )
 
 
 def parse_instant(text: str, *, end: bool = False) -> datetime:
@@ -247,37 +282,22 @@ class SlickwatchProvider(PostgreSQLProvider):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """A page of features (GeoJSON FeatureCollection) matching every condition given."""
-        if offset > MAX_OFFSET:
-            raise _bad(
-                f"offset {offset} is too deep (at most {MAX_OFFSET}); narrow the query with "
-                "bbox, datetime or a filter instead."
-            )
-        plain, filters = [], [filterq] if filterq is not None else []
-        for name, value in properties:
-            if name in (CQL2_TEXT, CQL2_JSON):
-                language = "cql2-text" if name == CQL2_TEXT else "cql2-json"
-                filters.append(self._cql2(value, language))
-            else:
-                plain.append((name, value))
-        conditions = [
-            *self._property_conditions(plain),
-            *(c for node in filters for c in self._filter_conditions(node)),
-            *self._bbox_conditions(bbox),
-            *self._time_conditions(datetime_),
-        ]
+        conditions = self.conditions(
+            bbox=bbox, datetime_=datetime_, properties=properties, filterq=filterq
+        )
         response: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         with self._connection() as conn:
             if resulttype == "hits":
                 response["numberMatched"] = self._count(conn, conditions, cap=None)
                 response["numberReturned"] = 0
                 return response
-            columns = self._output_columns(select_properties, skip_geometry)
-            statement = (
-                sa.select(*columns)
-                .where(*conditions)
-                .order_by(*self._order(sortby))
-                .offset(offset)
-                .limit(limit + 1)
+            statement = self.page_statement(
+                offset=offset,
+                limit=limit,
+                sortby=sortby,
+                select_properties=select_properties,
+                skip_geometry=skip_geometry,
+                conditions=conditions,
             )
             rows = conn.execute(statement).mappings().all()
             more = len(rows) > limit
@@ -293,16 +313,96 @@ class SlickwatchProvider(PostgreSQLProvider):
         response["numberReturned"] = len(rows)
         return response
 
-    def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
-        """One feature by id; a 404 when there is none."""
-        id_column = self.source.columns["id"]
+    def conditions(
+        self,
+        *,
+        bbox: Sequence[float] = (),
+        datetime_: str | None = None,
+        properties: Sequence[tuple[str, str]] = (),
+        filterq: cql_ast.Node | None = None,
+    ) -> list[sa.ColumnElement]:
+        """The WHERE conditions of a query (property values, filters, bbox, datetime).
+
+        Raises:
+            ProviderInvalidQueryError: a bad value, property, filter, bbox or datetime.
+        """
+        plain, filters = [], [filterq] if filterq is not None else []
+        for name, value in properties:
+            if name in (CQL2_TEXT, CQL2_JSON):
+                language = "cql2-text" if name == CQL2_TEXT else "cql2-json"
+                filters.append(self._cql2(value, language))
+            else:
+                plain.append((name, value))
+        return [
+            *self._property_conditions(plain),
+            *(c for node in filters for c in self._filter_conditions(node)),
+            *self._bbox_conditions(bbox),
+            *self._time_conditions(datetime_),
+        ]
+
+    def page_statement(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        sortby: Sequence[dict[str, str]] = (),
+        select_properties: Sequence[str] = (),
+        skip_geometry: bool = False,
+        conditions: Sequence[sa.ColumnElement] | None = None,
+        **query: Any,
+    ) -> sa.Select:
+        """The ``SELECT`` of one page (``limit + 1`` rows, to know whether more follow).
+
+        ``conditions`` come from :meth:`conditions`, or are built from ``query`` (its keyword
+        arguments).
+        """
+        if offset > MAX_OFFSET:
+            raise _bad(
+                f"offset {offset} is too deep (at most {MAX_OFFSET}); narrow the query with "
+                "bbox, datetime or a filter instead."
+            )
+        if conditions is None:
+            conditions = self.conditions(**query)
+        # ids (and sort keys) of the page first, then the full rows of those ids only: the view's
+        # costly columns (GeoJSON, AOI lists) are computed for the page, not for every match
+        keys = self._sort_keys(sortby)
+        page = (
+            sa.select(*(column.label(f"k{i}") for i, (column, _) in enumerate(keys)))
+            .where(*conditions)
+            .order_by(*(column.desc() if desc else column.asc() for column, desc in keys))
+            .offset(offset)
+            .limit(limit + 1)
+            .subquery("page")
+        )
+        out = self.source.rows_out
+        return (
+            sa.select(*self._output_columns(select_properties, skip_geometry, table=out))
+            .join_from(out, page, out.c.id == page.c[f"k{len(keys) - 1}"])
+            .order_by(
+                *(
+                    page.c[f"k{i}"].desc() if desc else page.c[f"k{i}"].asc()
+                    for i, (_, desc) in enumerate(keys)
+                )
+            )
+        )
+
+    def item_statement(self, identifier: Any) -> sa.Select:
+        """The ``SELECT`` of one item.
+
+        Raises:
+            ProviderItemNotFoundError: the identifier cannot be an id of this collection.
+        """
         try:
-            value = _convert("id", id_column, str(identifier))
+            value = _convert("id", self.source.columns["id"], str(identifier))
         except ProviderInvalidQueryError:
             raise ProviderItemNotFoundError(
                 user_msg=f"No item {identifier!r} in {self.table}: ids are integers."
             ) from None
-        statement = sa.select(*self._output_columns((), False)).where(id_column == value)
+        return _item_statement(self.source).params(id=value)
+
+    def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
+        """One feature by id; a 404 when there is none."""
+        statement = self.item_statement(identifier)
         with self._connection() as conn:
             row = conn.execute(statement).mappings().first()
         if row is None:
@@ -312,36 +412,56 @@ class SlickwatchProvider(PostgreSQLProvider):
     # ------------------------------------------------------------------------- query building
 
     def _count(self, conn: Connection, conditions: list, *, cap: int | None) -> int | None:
-        """Rows matching ``conditions``; ``None`` when more than ``cap`` do."""
+        """Rows matching ``conditions``; ``None`` when more than ``cap`` do.
+
+        With a cap, the planner's estimate comes first: when it says far more than ``cap`` rows
+        match, nothing is counted (the answer would be ``None`` after reading ``cap`` rows).
+        """
         inner = sa.select(sa.literal(1)).select_from(self.source.rows).where(*conditions)
         if cap is not None:
+            if self._estimate(conn, inner) > ESTIMATE_MARGIN * cap:
+                return None
             inner = inner.limit(cap + 1)
         count = conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one()
         return None if cap is not None and count > cap else int(count)
 
+    @staticmethod
+    def _estimate(conn: Connection, statement: sa.Select) -> float:
+        """The planner's estimate of the rows ``statement`` returns (no rows are read)."""
+        compiled = statement.compile(dialect=conn.dialect)
+        plan = conn.exec_driver_sql(
+            f"EXPLAIN (FORMAT JSON) {compiled}", compiled.construct_params()
+        ).scalar_one()
+        return float(plan[0]["Plan"]["Plan Rows"])
+
     def _output_columns(
-        self, select_properties: Sequence[str], skip_geometry: bool
+        self,
+        select_properties: Sequence[str],
+        skip_geometry: bool,
+        *,
+        table: sa.Subquery | None = None,
     ) -> list[sa.ColumnElement]:
-        columns = self.source.columns
-        names = [n for n in columns if not select_properties or n in select_properties]
+        table = self.source.rows if table is None else table
+        names = [n for n in self.source.columns if not select_properties or n in select_properties]
         if "id" not in names:
             names.insert(0, "id")
-        out = [columns[n] for n in names]
+        out = [table.c[n] for n in names]
         if self.source.geometry is not None and not skip_geometry:
-            out.append(
-                sa.func.ST_AsGeoJSON(self.source.geometry, GEOJSON_DIGITS).label("__geojson")
-            )
+            out.append(sa.func.ST_AsGeoJSON(table.c.geometry, GEOJSON_DIGITS).label("__geojson"))
         return out
 
-    def _order(self, sortby: Sequence[dict[str, str]]) -> list[sa.ColumnElement]:
-        clauses = []
+    def _sort_keys(self, sortby: Sequence[dict[str, str]]) -> list[tuple[sa.ColumnElement, bool]]:
+        """(column, descending) of each sort key, ending with ``id`` (stable pages)."""
+        keys = []
         for item in sortby:
             column = self.source.columns.get(item["property"])
             if column is None:
                 raise _bad(f"Cannot sort by {item['property']!r}: no such property.")
-            clauses.append(column.desc() if item.get("order") == "-" else column.asc())
-        clauses.append(self.source.columns["id"].asc())  # stable pages
-        return clauses
+            keys.append((column, item.get("order") == "-"))
+            if item["property"] == "id":
+                return keys  # ids are unique: nothing after them matters
+        keys.append((self.source.columns["id"], False))
+        return keys
 
     def _property_conditions(self, properties: Sequence[tuple[str, str]]) -> list:
         conditions = []
@@ -447,10 +567,9 @@ class SlickwatchProvider(PostgreSQLProvider):
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Connection]:
-        """A connection in a read transaction with a statement timeout; DB errors mapped."""
+        """A connection (autocommit, with a statement timeout); database errors mapped."""
         try:
             with self._engine.connect() as conn:
-                conn.execute(sa.text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
                 yield conn
         except sa.exc.DBAPIError as exc:
             raise self._translate(exc) from None

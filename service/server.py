@@ -31,6 +31,20 @@ def serve(app: Starlette, *, host: str, port: int, log_level: str = "info") -> N
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
 
 
+def serve_workers(*, host: str, port: int, workers: int, log_level: str = "info") -> None:
+    """Serve with ``workers`` processes, each building its app from the environment's settings
+    (:func:`service.app.app_from_environment`), until interrupted."""
+    uvicorn.run(
+        "service.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=True,
+    )
+
+
 @contextlib.contextmanager
 def running(
     app: Starlette, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0

@@ -223,3 +223,9 @@ def test_output_crs(served, crs: str) -> None:
         return
     x, _ = response.json()["geometry"]["coordinates"][0][0][0]
     assert x == pytest.approx(1224514.4, rel=1e-4)  # 11 degrees east in web mercator
+
+
+def test_sort_by_id_descending(served) -> None:
+    with served.client() as client:
+        page = _items(client, "slicks", sortby="-id", limit=3)
+    assert _ids(page) == sorted(served.rows.public, reverse=True)[:3]

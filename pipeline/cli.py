@@ -34,8 +34,11 @@ def detect(
     resolution: float | None = typer.Option(
         None, "--resolution", min=1.0, help="Working resolution in metres (default 80)."
     ),
-    model: Path | None = typer.Option(
-        None, "--model", help="Model card (card.json or its folder); default: the shipped model."
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Model card (card.json or folder) or registered name[:version]; default: the newest "
+        "registered, else the shipped one.",
     ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
@@ -74,20 +77,26 @@ def detect(
         chunks=chunk_size or settings.chunk_size,
         land_buffer_m=land_buffer,
     )
+    from model.errors import ModelError
+    from schema.errors import SchemaError
+
     database_url = None
     if not no_store:
         from schema.database import database_url as resolve_url
-        from schema.errors import SchemaError
 
         try:
             database_url = resolve_url(settings)
         except SchemaError as exc:
             raise _fail(f"{exc} (or pass --no-store)") from exc
+    try:
+        card = _model_card(model or settings.model, database_url=database_url, settings=settings)
+    except (ModelError, SchemaError) as exc:
+        raise _fail(exc) from exc
     outcome = _run(
         ref,
         console=console,
         database_url=database_url,
-        model=model,
+        model=card,
         options=options,
         stac=stac,
         scheduler=scheduler,
@@ -103,6 +112,18 @@ def detect(
         except PipelineError as exc:
             raise _fail(exc) from exc
         console.print(f"wrote {len(outcome.slicks)} slicks to {written}")
+
+
+def _model_card(model: str | None, *, database_url: str | None, settings: Any) -> Path | None:
+    """The card to run: a path as given, else a registered model, else (no database) shipped."""
+    if model is not None and Path(model).exists():
+        return Path(model)
+    if model is None and database_url is None:
+        return None
+    from model.registry import resolve_model
+    from schema.database import database_url as resolve_url
+
+    return resolve_model(model, database_url or resolve_url(settings)).card_path
 
 
 def _run(

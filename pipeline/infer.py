@@ -35,6 +35,14 @@ optimization: low-level fusion rebuilds the graph without annotations, and block
 annotated with unannotated layers would spread the GPU restriction to other steps."""
 
 
+_input_pixels = 0
+
+
+def input_pixels() -> int:
+    """Pixels this process has passed to the network (haloed, padded tiles; for benchmarks)."""
+    return _input_pixels
+
+
 def round_up(value: int, multiple: int) -> int:
     """``value`` rounded up to a multiple of ``multiple``."""
     return -(-int(value) // int(multiple)) * int(multiple)
@@ -87,7 +95,12 @@ def _infer_block(x: np.ndarray, *, spec: InferSpec, block_info: dict | None = No
         return out
     predictor = get_predictor(spec.model, device=spec.device)
     m = predictor.card.size_multiple
-    tile = spec.tile_size or round_up(max(x.shape[1:]), m)
+    # default: the whole haloed block in one tile (at least the card's tile, which the predictor
+    # accepts however small the block: a tile must exceed the predictor's own overlap)
+    tile = spec.tile_size or max(round_up(max(x.shape[1:]), m), predictor.card.tile_size)
+    global _input_pixels
+    if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
+        _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
     probs = predictor.predict_image(x, tile_size=round_up(tile, m))
     out = np.rint(probs[:, top:bottom, left:right] * 255.0)
     return out.astype(np.uint8)

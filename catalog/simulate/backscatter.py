@@ -36,21 +36,14 @@ _CMOD5N = np.array(
 """CMOD5.N coefficients c1..c28 (index 0 unused), Hersbach (2010), Table 1."""
 
 
-def cmod5n(wind_speed: np.ndarray, phi_deg: np.ndarray, incidence_deg: np.ndarray) -> np.ndarray:
-    """VV sigma0 (linear) of the sea from CMOD5.N.
-
-    Args:
-        wind_speed: 10 m equivalent-neutral wind speed (m/s).
-        phi_deg: wind direction relative to the radar look direction (degrees); 0 is upwind
-            (the wind blows towards the radar), 90 crosswind, 180 downwind.
-        incidence_deg: local incidence angle (degrees).
-    """
+def _cmod5n_terms(
+    wind_speed: np.ndarray, incidence_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CMOD5.N's ``(B0, B1, B2)``: ``sigma0 = B0 (1 + B1 cos phi + B2 cos 2 phi) ** 1.6``."""
     c = _CMOD5N
     v = np.maximum(np.asarray(wind_speed, dtype=np.float64), 0.05)
     x = (np.asarray(incidence_deg, dtype=np.float64) - 40.0) / 25.0
     xx = x * x
-    cs = np.cos(np.radians(phi_deg))
-    cs2 = 2.0 * cs * cs - 1.0
     a0 = c[1] + c[2] * x + c[3] * xx + c[4] * x * xx
     a1 = c[5] + c[6] * x
     a2 = c[7] + c[8] * x
@@ -73,7 +66,73 @@ def cmod5n(wind_speed: np.ndarray, phi_deg: np.ndarray, incidence_deg: np.ndarra
     v2 = v / v0 + 1.0
     v2 = np.where(v2 < y0, a + b * np.maximum(v2 - 1.0, 0.0) ** pn, v2)
     b2 = (-d1 + d2 * v2) * np.exp(-v2)
+    return b0, b1, b2
+
+
+def cmod5n(wind_speed: np.ndarray, phi_deg: np.ndarray, incidence_deg: np.ndarray) -> np.ndarray:
+    """VV sigma0 (linear) of the sea from CMOD5.N.
+
+    Args:
+        wind_speed: 10 m equivalent-neutral wind speed (m/s).
+        phi_deg: wind direction relative to the radar look direction (degrees); 0 is upwind
+            (the wind blows towards the radar), 90 crosswind, 180 downwind.
+        incidence_deg: local incidence angle (degrees).
+    """
+    b0, b1, b2 = _cmod5n_terms(wind_speed, incidence_deg)
+    cs = np.cos(np.radians(phi_deg))
+    cs2 = 2.0 * cs * cs - 1.0
     return b0 * np.maximum(1.0 + b1 * cs + b2 * cs2, 1e-6) ** 1.6
+
+
+_TABLE_LOG_U = np.linspace(np.log(0.2), np.log(40.0), 400)
+"""Wind speed nodes of the CMOD5.N table (log-spaced, 0.2-40 m/s: 1.3 % apart)."""
+_TABLE_THETA = np.linspace(20.0, 55.0, 71)
+"""Incidence nodes of the CMOD5.N table (0.5 deg apart)."""
+
+
+def _cmod5n_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    uu, tt = np.meshgrid(np.exp(_TABLE_LOG_U), _TABLE_THETA, indexing="ij")
+    b0, b1, b2 = _cmod5n_terms(uu, tt)
+    return (
+        (10.0 * np.log10(b0)).astype(np.float32),
+        b1.astype(np.float32),
+        b2.astype(np.float32),
+    )
+
+
+_B0_DB, _B1, _B2 = _cmod5n_table()
+
+
+def cmod5n_db(wind_speed: np.ndarray, phi_deg: np.ndarray, incidence_deg: np.ndarray) -> np.ndarray:
+    """CMOD5.N VV sigma0 in dB, float32, from a table of its terms (bilinear in log wind and
+    incidence; within 0.02 dB of :func:`cmod5n` over 0.2-40 m/s and 20-55 deg, ten times faster
+    for the plan's sea grid of a few hundred thousand nodes)."""
+    lu = np.log(np.clip(np.asarray(wind_speed, dtype=np.float32), 0.2, 40.0))
+    fu = (lu - np.float32(_TABLE_LOG_U[0])) * np.float32(
+        (len(_TABLE_LOG_U) - 1) / (_TABLE_LOG_U[-1] - _TABLE_LOG_U[0])
+    )
+    ft = (np.asarray(incidence_deg, dtype=np.float32) - np.float32(_TABLE_THETA[0])) * np.float32(
+        (len(_TABLE_THETA) - 1) / (_TABLE_THETA[-1] - _TABLE_THETA[0])
+    )
+    iu = np.clip(fu.astype(np.int32), 0, len(_TABLE_LOG_U) - 2)
+    it = np.clip(ft.astype(np.int32), 0, len(_TABLE_THETA) - 2)
+    wu = np.clip(fu - iu.astype(np.float32), np.float32(0.0), np.float32(1.0))
+    wt = np.clip(ft - it.astype(np.float32), np.float32(0.0), np.float32(1.0))
+    flat = iu * len(_TABLE_THETA) + it
+    n_t = len(_TABLE_THETA)
+
+    def lookup(table: np.ndarray) -> np.ndarray:
+        t = table.ravel()
+        lo = t[flat]
+        lo += (t[flat + 1] - lo) * wt
+        hi = t[flat + n_t]
+        hi += (t[flat + n_t + 1] - hi) * wt
+        return lo + (hi - lo) * wu
+
+    cs = np.cos(np.radians(np.asarray(phi_deg, dtype=np.float32)))
+    cs2 = np.float32(2.0) * cs * cs - np.float32(1.0)
+    harmonic = np.maximum(1.0 + lookup(_B1) * cs + lookup(_B2) * cs2, np.float32(1e-6))
+    return (lookup(_B0_DB) + np.float32(16.0) * np.log10(harmonic)).astype(np.float32)
 
 
 VH_KNEE_MS = 8.0
@@ -115,27 +174,55 @@ _P = np.asarray(NESZ_VH_DB)[_TABLE_SUB]
 _TABLE_BASE = (10.0 ** ((_P[:, 0] + _P[:, 1] * _U * _U + _P[:, 2] * _U) / 10.0)).astype(np.float32)
 
 
+def burst_phase(raster, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cos`` and ``sin`` of the burst phase ``2 pi a / BURST_LENGTH_M`` at a window's pixel
+    centres, float32. The along-track position ``a`` is affine in (row, column), so the angle
+    addition formula builds both from 1-D vectors: two outer products instead of two
+    trigonometric functions per pixel."""
+    t = raster.to_frame
+    k = 2 * np.pi / BURST_LENGTH_M
+    x = k * t.d * (np.asarray(cols, dtype=np.float64) + 0.5)
+    y = k * (t.e * (np.asarray(rows, dtype=np.float64) + 0.5) + t.f)
+    cx, sx = np.cos(x).astype(np.float32), np.sin(x).astype(np.float32)
+    cy, sy = np.cos(y).astype(np.float32), np.sin(y).astype(np.float32)
+    cos = cy[:, None] * cx[None, :]
+    cos -= sy[:, None] * sx[None, :]
+    sin = sy[:, None] * cx[None, :]
+    sin += cy[:, None] * sx[None, :]
+    return cos, sin
+
+
 def noise_floor(
-    swath: SwathGeometry, a: np.ndarray, s: np.ndarray
+    swath: SwathGeometry,
+    a: np.ndarray,
+    s: np.ndarray,
+    *,
+    phase: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Noise-equivalent sigma zero (linear, float32) of VV and VH at swath points.
 
     The range shape is tabulated every 10 m across the swath and looked up per pixel: far cheaper
     than evaluating sub-swath by sub-swath, the seams stay sharp to 10 m, and a pixel's value does
-    not depend on the window it is rendered in.
+    not depend on the window it is rendered in. ``phase``: ``cos`` and ``sin`` of the burst phase
+    at the points (:func:`burst_phase`), computed here if not given.
     """
     sub = _TABLE_SUB
-    phase = np.asarray(swath.scallop_phase)[sub]
     n = len(_TABLE_S)
-    k = np.float32(2 * np.pi / BURST_LENGTH_M)
-    ka = k * a
-    c, d = np.cos(ka), np.sin(ka)
+    if phase is None:
+        ka = np.float32(2 * np.pi / BURST_LENGTH_M) * a
+        c, d = np.cos(ka), np.sin(ka)
+    else:
+        c, d = phase
     depth = np.float32(10 ** (SCALLOP_DB / 10) - 1)
     k = ((s - np.float32(_TABLE_S[0])) * np.float32(1 / _TABLE_STEP_M)).astype(np.int32)
-    k = np.clip(k, 0, n - 1)
-    scallop = np.cos(phase).astype(np.float32)[k] * c
-    scallop -= np.sin(phase).astype(np.float32)[k] * d
-    vh = _TABLE_BASE[k] * (np.float32(1.0) + depth * scallop)
+    np.clip(k, 0, n - 1, out=k)
+    phases = np.asarray(swath.scallop_phase)[sub]
+    cos_p = (depth * np.cos(phases)).astype(np.float32)
+    sin_p = (depth * np.sin(phases)).astype(np.float32)
+    scallop = cos_p[k] * c
+    scallop -= sin_p[k] * d
+    scallop += np.float32(1.0)
+    vh = _TABLE_BASE[k] * scallop
     return vh * np.float32(10 ** (NESZ_VV_OFFSET_DB / 10)), vh
 
 

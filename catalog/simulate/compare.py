@@ -235,9 +235,15 @@ def real_stats(real_dir: Path) -> SceneStats:
     return scene_stats(vv, vh, _slick_mask(real_slick_polygon(), gcps, vv.shape))
 
 
+REAL_CALM_SHARE = 0.4
+"""Share of the real scene's sea that is calm: 26 % reads below -24 dB and 42 % below -23 dB
+(VV, 7 x 7 mean), i.e. at or near the noise floor."""
+
+
 def simulate_like_real(seed: int = 0, *, wind_speed: float = 4.0) -> SimulatedScene:
     """A simulated scene like the real one: same size, 200 m pixels, swath geometry, place, pass and
-    time, a coastline and one vessel slick; ``wind_speed`` is the scene-mean wind (m/s)."""
+    time, a coastline, one vessel slick and the real scene's calm share
+    (:data:`REAL_CALM_SHARE`); ``wind_speed`` is the scene-mean wind (m/s) of the open sea."""
     config = SimulationConfig(
         seed=seed,
         shape=(969, 1274),
@@ -250,6 +256,7 @@ def simulate_like_real(seed: int = 0, *, wind_speed: float = 4.0) -> SimulatedSc
         wind_direction=20.0,
         slicks={"VESSEL": 1, "INFRA": 0, "NATURAL": 0},
         land=True,
+        extra={"calm": REAL_CALM_SHARE},
     )
     return simulate(config)
 

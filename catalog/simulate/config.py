@@ -49,7 +49,8 @@ class SimulationConfig:
     mission: str = "S1A"
     """Mission of the product id (``S1A`` .. ``S1D``)."""
     extra: Mapping[str, float] = field(default_factory=dict)
-    """Expert knobs, e.g. ``{"texture": 1.0}`` (scales the small-scale wind texture)."""
+    """Expert knobs: ``"texture"`` scales the wind texture (default 1.0); ``"calm"`` sets the share
+    of the scene that is calm (0..0.9; default drawn to suit the wind)."""
 
     def __post_init__(self) -> None:
         rows, cols = self.shape

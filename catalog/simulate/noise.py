@@ -70,7 +70,12 @@ def lattice_noise(
     ir = ir - i0
     ic = ic - j0
     along_rows = values[ir] * (1.0 - wr)[:, None] + values[ir + 1] * wr[:, None]
-    return along_rows[:, ic] * (1.0 - wc) + along_rows[:, ic + 1] * wc
+    left = along_rows.take(ic, axis=1)
+    right = along_rows.take(ic + 1, axis=1)
+    right -= left
+    right *= wc
+    right += left
+    return right
 
 
 def fractal_noise(
@@ -118,7 +123,13 @@ def line_noise(seed: int, stream: int, coords: np.ndarray, spacing: float) -> np
 
 
 def spectral_field(
-    rng: np.random.Generator, shape: tuple[int, int], *, spacing: float, scale: float
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    *,
+    spacing: float,
+    scale: float,
+    axis: tuple[float, float] | None = None,
+    stretch: float = 1.0,
 ) -> np.ndarray:
     """A smooth Gaussian random field on a small grid, unit standard deviation, float64.
 
@@ -130,12 +141,20 @@ def spectral_field(
         shape: grid shape.
         spacing: node spacing in metres.
         scale: correlation length in metres (Gaussian spectrum with a power-law tail for detail).
+        axis: unit vector ``(row, col)`` along which the field is stretched, or ``None``.
+        stretch: correlation length along ``axis`` over the length across it (>= 1: features
+            elongated along ``axis``, like calm areas along the wind).
     """
     padded = (shape[0] * 2 + 8, shape[1] * 2 + 8)
     white = rng.standard_normal(padded)
     ky = np.fft.fftfreq(padded[0], d=spacing)[:, None]
     kx = np.fft.rfftfreq(padded[1], d=spacing)[None, :]
-    k = np.hypot(ky, kx) * scale
+    if axis is not None and stretch != 1.0:
+        along = ky * axis[0] + kx * axis[1]
+        across = -ky * axis[1] + kx * axis[0]
+        k = np.hypot(along * stretch, across) * scale / np.sqrt(stretch)
+    else:
+        k = np.hypot(ky, kx) * scale
     spectrum = 1.0 / (1.0 + k * k) ** 1.6
     field = np.fft.irfft2(np.fft.rfft2(white) * spectrum, s=padded)[: shape[0], : shape[1]]
     std = field.std()

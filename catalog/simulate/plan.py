@@ -28,7 +28,8 @@ from catalog.simulate.geometry import (
 )
 from catalog.simulate.noise import generator
 from catalog.simulate.strokes import Stroke
-from catalog.simulate.wind import WindField, build_wind
+from catalog.simulate.texture import TextureParams, draw_texture
+from catalog.simulate.wind import WindField, build_wind, coarse_shape
 
 STREAM_PLAN = 1
 SEAS = (
@@ -76,8 +77,8 @@ class ScenePlan:
     """The oil slicks, as the labels describe them."""
     packets: tuple[ft.WavePacket, ...] = field(repr=False)
     """Internal-wave packets."""
-    texture: dict = field(repr=False)
-    """Per-scene parameters of the per-pixel wind texture."""
+    texture: TextureParams = field(repr=False)
+    """The scene's wind texture (gusts, cells, streaks, gravity waves)."""
 
     @property
     def seed(self) -> int:
@@ -225,12 +226,12 @@ def build_plan(config: SimulationConfig) -> ScenePlan:
     land_nodes = None
     if coast is not None:
         spacing = 1000.0 / px
-        ni = int(math.ceil(rows / spacing)) + 2
-        nj = int(math.ceil(cols / spacing)) + 2
+        ni, nj = coarse_shape(raster)
         node_r = np.arange(ni) * spacing - 0.5
         node_c = np.arange(nj) * spacing - 0.5
         a_n, s_n = raster.frame_coords(node_r, node_c)
         land_nodes = coast.land(a_n, s_n, node_r, node_c, px, coarse=True).astype(np.float64)
+    texture = draw_texture(rng, mean_speed, scale=float(config.extra.get("texture", 1.0)))
     wind = build_wind(
         rng,
         raster,
@@ -240,6 +241,8 @@ def build_plan(config: SimulationConfig) -> ScenePlan:
         lookalikes=config.lookalikes,
         land=land_nodes,
         rain_cells=rain_cells,
+        texture=texture,
+        calm_share=config.extra.get("calm"),
     )
     downwind = mean_dir + 180.0 - swath.heading_deg  # frame angle the wind blows towards
 
@@ -297,14 +300,6 @@ def build_plan(config: SimulationConfig) -> ScenePlan:
                     )
                 )
 
-    texture = {
-        "fine": float(rng.uniform(0.6, 1.4) * config.extra.get("texture", 1.0)),
-        "streaks": float(rng.uniform(0.01, 0.06) * (1.0 if mean_speed > 4 else 0.4)),
-        "streak_spacing": float(rng.uniform(800.0, 3000.0)),
-        "cells": float(rng.uniform(0.0, 0.08) if rng.random() < 0.5 else 0.0),
-        "cell_size": float(rng.uniform(1500.0, 4000.0)),
-        "land_vv": float(rng.normal(0.0, 1.0)),
-    }
     return ScenePlan(
         config=config,
         raster=raster,

@@ -1,9 +1,10 @@
 """Render a window of a planned scene: sigma0 VV and VH, incidence, labels.
 
-The order of a pixel's making: clean sea sigma0 from the coarse wind grid; wind texture through the
-GMF slope; look-alike modulation (rain cores, films, fronts, wakes, internal waves); oil damping;
-land; bright targets; the noise floor; speckle; nodata. Every random number comes from the plan or
-from generators keyed by the scene's own tiles, so any window gives the same pixels as the whole.
+The order of a pixel's making: clean sea sigma0 (wind, texture, calm areas, fronts, rain gusts),
+interpolated from the plan's sea grid; look-alike modulation (rain cores, films, fronts, wakes,
+internal waves); oil damping; land; bright targets; the noise floor; speckle; nodata. Every random
+number comes from the plan or from generators keyed by the scene's own tiles, so any window gives
+the same pixels as the whole.
 
 Labels. A pixel is oil when the slick changes what the sensor sees there by at least
 :data:`LABEL_CONTRAST_DB`: ``10 log10((sea + noise) / (sea * damping + noise)) >= 1.5 dB``, where
@@ -17,15 +18,12 @@ are those darkened by 1.5 dB or more by a look-alike feature, plus sea with wind
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from catalog.simulate.backscatter import LAND_SPREAD_DB, LAND_VH_DB, LAND_VV_DB, noise_floor
+from catalog.simulate.backscatter import LAND_VH_DB, LAND_VV_DB, burst_phase, noise_floor
 from catalog.simulate.features import wave_packet_db
-from catalog.simulate.geometry import incidence_deg
-from catalog.simulate.noise import fractal_noise, lattice_noise, line_noise
 from catalog.simulate.plan import ScenePlan
 from catalog.simulate.speckle import enl_for_pixel_size, speckle
 from catalog.simulate.strokes import cover
@@ -35,13 +33,8 @@ LABEL_CONTRAST_DB = 1.5
 """Least darkening (dB) a slick or look-alike must cause at a pixel for the pixel to be labelled."""
 
 _DB = np.float32(np.log(10.0) / 10.0)
-_STREAM_TEXTURE = 100
 _STREAM_SPECKLE_VV = 201
 _STREAM_SPECKLE_VH = 202
-_STREAM_LAND = 400
-_STREAM_PATCH = 500
-_TEXTURE_OCTAVES_M = (250.0, 600.0, 1500.0, 4000.0)
-_TEXTURE_WEIGHTS = (0.09, 0.06, 0.02, 0.02)
 
 
 def from_db(x: np.ndarray) -> np.ndarray:
@@ -71,31 +64,6 @@ class Window:
     """Labelled pixels per slick of the plan (int64, one per slick)."""
 
 
-def _texture(
-    plan: ScenePlan, rows: np.ndarray, cols: np.ndarray, a: np.ndarray, s: np.ndarray
-) -> np.ndarray:
-    """Small-scale wind modulation in ln(wind) units: gusts, streaks, convective cells."""
-    px = plan.raster.pixel_size
-    tx = plan.texture
-    seed = plan.seed
-    spacings = tuple(o / px for o in _TEXTURE_OCTAVES_M)
-    weights = tuple(w * tx["fine"] for w in _TEXTURE_WEIGHTS)
-    out = fractal_noise(seed, _STREAM_TEXTURE, rows, cols, spacings, weights)
-    if tx["streaks"] > 0:
-        beta = math.radians(plan.wind.mean_direction - plan.swath.heading_deg)
-        across = -a * np.float32(math.sin(beta)) + s * np.float32(math.cos(beta))
-        wobble = np.float32(600.0) * lattice_noise(
-            seed, _STREAM_TEXTURE + 1, rows, cols, 6000.0 / px
-        )
-        streak = line_noise(seed, _STREAM_TEXTURE + 2, across + wobble, tx["streak_spacing"] / 2)
-        fade = 0.6 + 0.4 * lattice_noise(seed, _STREAM_TEXTURE + 3, rows, cols, 15000.0 / px)
-        out += np.float32(tx["streaks"]) * streak * fade
-    if tx["cells"] > 0 and tx["cell_size"] / px >= 1.0:
-        cells = np.abs(lattice_noise(seed, _STREAM_TEXTURE + 4, rows, cols, tx["cell_size"] / px))
-        out += np.float32(tx["cells"]) * (np.float32(0.8) - cells)
-    return out
-
-
 def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     """Render ``window`` = ``(row_off, col_off, height, width)`` of the planned scene."""
     r0, c0, h, w = window
@@ -105,34 +73,14 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     px = raster.pixel_size
     a, s = raster.frame_coords(rows, cols)
     valid = swath.valid(a, s)
-    theta = incidence_deg(s)
-
-    # clean sea (dB): open wind, calm patches mixed in per pixel so their edges stay sharp
+    theta = wind.window("incidence", rows, cols)
     vv_db = wind.window("vv_db", rows, cols)
-    vv_slope = wind.window("vv_slope", rows, cols)
     vh_db = wind.window("vh_db", rows, cols)
     speed = wind.window("speed", rows, cols)
-    if wind.patch is not None:
-        patch = wind.window("patch", rows, cols)
-        patch += fractal_noise(
-            plan.seed,
-            _STREAM_PATCH,
-            rows,
-            cols,
-            (2500.0 / px, 700.0 / px, 250.0 / px),
-            (0.2, 0.12, 0.06),
-        )
-        m = wind.calm_share(patch)
-        if m.any():
-            vv_db += m * (wind.window("calm_vv_db", rows, cols) - vv_db)
-            vv_slope += m * (wind.window("calm_vv_slope", rows, cols) - vv_slope)
-            vh_db += m * (wind.window("calm_vh_db", rows, cols) - vh_db)
-            speed += m * (wind.window("calm_speed", rows, cols) - speed)
-    # wind texture through the GMF slope (dB)
-    tex = _texture(plan, rows, cols, a, s)
-    vv_db += vv_slope * tex
-    vh_db += np.where(speed >= 8.0, np.float32(0.580), np.float32(1.2)) * speed * tex
-    la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (negative darkens)
+    if plan.wind.has_rain:
+        la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (< 0 darkens)
+    else:
+        la_db = np.zeros((h, w), dtype=np.float32)
     for packet in plan.packets:
         if packet.amplitude_db > 0:
             mod = wave_packet_db(packet, a, s)
@@ -140,7 +88,8 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
                 la_db += mod
 
     n = h * w
-    la_flat = la_db.reshape(-1)
+    la_db = np.ascontiguousarray(la_db)
+    la_flat = la_db.reshape(-1)  # a view: writes land in la_db
     oil = np.ones(n, dtype=np.float32)
     oil_class = np.zeros(n, dtype=np.uint8)
     oil_slick = np.full(n, -1, dtype=np.int32)
@@ -173,43 +122,49 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
             oil_class[cov.index[won]] = stroke.class_id
             oil_slick[cov.index[won]] = stroke.slick
 
-    la_lin = from_db(la_db)
     sea_vv = from_db(vv_db + la_db)
     sea_vh = from_db(vh_db + la_db)
-    oil = oil.reshape(h, w)
-    nv, nh = noise_floor(swath, a, s)
+    nv, nh = noise_floor(swath, a, s, phase=burst_phase(raster, rows, cols))
 
     if plan.coast is not None:
-        land_frac = plan.coast.land(a, s, rows, cols, px)
+        land_frac, coast_f, barrier = plan.coast.land_and_field(a, s, rows, cols, px)
+        land = land_frac >= 0.5
+        sea = ~land & valid
     else:
-        land_frac = np.zeros((h, w), dtype=np.float32)
-    land = land_frac >= 0.5
+        land = np.zeros((h, w), dtype=bool)
+        sea = valid
 
-    # labels before land and targets: the contrast a slick makes against its own sea
-    contrast = 10.0 * np.log10((sea_vv + nv) / (sea_vv * oil + nv))
-    is_oil = (contrast >= LABEL_CONTRAST_DB) & ~land & valid
-    classes = np.where(is_oil, oil_class.reshape(h, w), 0).astype(np.uint8)
-    la_contrast = 10.0 * np.log10((sea_vv / la_lin + nv) / (sea_vv + nv))
-    lookalike = (
-        ((la_contrast >= LABEL_CONTRAST_DB) | (speed < LOW_WIND_MS)) & ~is_oil & ~land & valid
-    )
-    labelled = oil_slick.reshape(h, w)[is_oil]
+    # labels before land and targets: the contrast a slick makes against its own sea, computed
+    # where a slick or a look-alike darkens the sea at all
+    sea_flat, nv_flat, sea_ok = sea_vv.reshape(-1), nv.reshape(-1), sea.reshape(-1)
+    is_oil = np.zeros(n, dtype=bool)
+    dark = np.flatnonzero(oil < np.float32(0.999))
+    if dark.size:
+        sv, nvd = sea_flat[dark], nv_flat[dark]
+        contrast = 10.0 * np.log10((sv + nvd) / (sv * oil[dark] + nvd))
+        is_oil[dark] = (contrast >= LABEL_CONTRAST_DB) & sea_ok[dark]
+    lookalike = (speed < LOW_WIND_MS).reshape(-1)
+    shade = np.flatnonzero(la_flat <= -LABEL_CONTRAST_DB)
+    if shade.size:
+        sv, nvd = sea_flat[shade], nv_flat[shade]
+        clean = sv / from_db(la_flat[shade])
+        lookalike[shade] |= 10.0 * np.log10((clean + nvd) / (sv + nvd)) >= LABEL_CONTRAST_DB
+    lookalike &= ~is_oil & sea_ok
+    classes = np.where(is_oil, oil_class, 0).astype(np.uint8).reshape(h, w)
+    lookalike = lookalike.reshape(h, w)
+    labelled = oil_slick[is_oil]
     slick_pixels = np.bincount(labelled[labelled >= 0], minlength=len(plan.slicks)).astype(np.int64)
+    is_oil = is_oil.reshape(h, w)
+    oil = oil.reshape(h, w)
 
-    vv = sea_vv * oil
-    vh = sea_vh * (1.0 - (1.0 - oil) * np.float32(0.7))
+    vv = sea_vv
+    vh = sea_vh
+    if dark.size:
+        at = np.divmod(dark, w)
+        vv[at] *= oil[at]
+        vh[at] *= np.float32(0.3) + np.float32(0.7) * oil[at]
     if plan.coast is not None and land_frac.any():
-        land_tex = fractal_noise(
-            plan.seed,
-            _STREAM_LAND,
-            rows,
-            cols,
-            (8000 / px, 2000 / px, 500 / px, 120 / px),
-            (0.5, 0.5, 0.45, 0.35),
-        )
-        land_vv = (
-            np.float32(LAND_VV_DB + plan.texture["land_vv"]) + np.float32(LAND_SPREAD_DB) * land_tex
-        )
+        land_vv = plan.coast.backscatter_db(a, s, rows, cols, px, f=coast_f, barrier=barrier)
         land_vh = land_vv + np.float32(LAND_VH_DB - LAND_VV_DB)
         vv = vv * (1 - land_frac) + from_db(land_vv) * land_frac
         vh = vh * (1 - land_frac) + from_db(land_vh) * land_frac
@@ -225,8 +180,8 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     vv[~valid] = np.nan
     vh[~valid] = np.nan
     return Window(
-        vv=vv.astype(np.float32),
-        vh=vh.astype(np.float32),
+        vv=vv.astype(np.float32, copy=False),
+        vh=vh.astype(np.float32, copy=False),
         incidence=theta,
         classes=classes,
         lookalike=lookalike,

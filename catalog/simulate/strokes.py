@@ -76,9 +76,11 @@ def _resample(pts: np.ndarray, hw: np.ndarray, st: np.ndarray, step: np.ndarray)
     """Split segments longer than ``step`` (pixels), interpolating width and strength."""
     seg = np.hypot(*(pts[1:] - pts[:-1]).T)
     n = np.maximum(1, np.ceil(seg / np.maximum(step[:-1], 1.0)).astype(int))
-    t = np.concatenate([np.arange(k) / k for k in n] + [np.array([0.0])])
-    i = np.concatenate([np.full(k, j) for j, k in enumerate(n)] + [np.array([len(pts) - 2])])
-    t[-1] = 1.0
+    i = np.repeat(np.arange(len(n)), n)
+    start = np.cumsum(n) - n
+    t = (np.arange(i.size) - start[i]) / n[i]
+    i = np.append(i, len(pts) - 2)
+    t = np.append(t, 1.0)
     j = np.minimum(i + 1, len(pts) - 1)
 
     def lerp(v):

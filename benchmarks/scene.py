@@ -1,0 +1,335 @@
+"""How the scene pipeline spends pixels, time and memory. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/scene.py                       # everything (long on a laptop)
+    .venv/bin/python benchmarks/scene.py --only amplification  # seconds
+    .venv/bin/python benchmarks/scene.py --only memory --sizes 1024,2048,4096,8192,16384
+
+Four measurements, each side by side in one run:
+
+1. **amplification**: pixels the network sees ÷ scene pixels, for the demo catalog's scenes, the
+   real scene and a large simulated scene at the default chunk size (2048). Counted from the plan
+   of blocks and halos, and checked against the count the workers keep (``input_pixels``) on the
+   scenes run below. Cerulean runs three offset tile grids with a margin: about 3.8.
+2. **overhead**: end-to-end time of ``detect_scene`` on one worker with one thread ÷ the time the
+   model alone takes on the same scene pixels (chunk-sized tiles, no halo, one thread).
+3. **memory**: peak RSS per worker (two workers, one thread each, fresh cluster per size) for
+   scenes from 1k² to 16k² working pixels: the big ones are VRT mosaics of one simulated tile, so
+   every pixel is real sea backscatter with slicks, without writing gigabytes.
+4. **scaling**: the same scene on one worker and on two (one thread each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+REAL = ROOT / ".." / "shared" / "data" / "real"
+TILE = 2048
+"""Edge of the simulated tile the big scenes are made of (working pixels)."""
+CERULEAN_AMPLIFICATION = 3.8
+"""Cerulean: three tile grids offset by half a tile, each tile with a margin (its README)."""
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def simulated_tile(folder: Path, *, size: int = TILE, seed: int = 7) -> Path:
+    """A simulated north-up sigma0 scene of ``size``² working pixels at 80 m, open sea."""
+    from catalog.simulate import SimulationConfig, write_scene
+
+    config = SimulationConfig(
+        seed=seed,
+        shape=(size, size),
+        pixel_size=80.0,
+        geometry="utm",
+        center=(-140.0, 20.0),
+        wind_speed=6.5,
+        slicks={"VESSEL": 3, "INFRA": 1, "NATURAL": 1},
+        land=False,
+    )
+    return Path(write_scene(config, folder, overwrite=True).get_self_href())
+
+
+def mosaic(tile_item: Path, folder: Path, *, size: int) -> Path:
+    """A ``size``² scene made of copies of a simulated tile: a VRT per band and a STAC item.
+
+    The VRT XML is written by hand (GDAL's format, a few elements): neither rasterio nor
+    gdalbuildvrt places one file at several offsets.
+    """
+    import pyproj
+    import shapely
+
+    from catalog.scene import resolve_scene
+
+    scene = resolve_scene(tile_item)
+    asset = scene.asset("VV")
+    transform, epsg, (rows, cols) = asset.transform, scene.epsg, asset.shape
+    n = -(-size // rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    hrefs = {}
+    for a in scene.assets:
+        vrt = ET.Element("VRTDataset", rasterXSize=str(size), rasterYSize=str(size))
+        ET.SubElement(vrt, "SRS").text = pyproj.CRS.from_epsg(epsg).to_wkt()
+        ET.SubElement(vrt, "GeoTransform").text = ", ".join(
+            str(v) for v in (transform.c, transform.a, 0.0, transform.f, 0.0, transform.e)
+        )
+        band = ET.SubElement(vrt, "VRTRasterBand", dataType="Float32", band="1")
+        ET.SubElement(band, "NoDataValue").text = "nan"
+        for i in range(n):
+            for j in range(n):
+                src = ET.SubElement(band, "SimpleSource")
+                ET.SubElement(src, "SourceFilename", relativeToVRT="0").text = a.href
+                ET.SubElement(src, "SourceBand").text = "1"
+                ET.SubElement(src, "SrcRect", xOff="0", yOff="0", xSize=str(cols), ySize=str(rows))
+                ET.SubElement(
+                    src,
+                    "DstRect",
+                    xOff=str(j * cols),
+                    yOff=str(i * rows),
+                    xSize=str(cols),
+                    ySize=str(rows),
+                )
+        path = folder / f"{a.polarization.lower()}.vrt"
+        path.write_text(ET.tostring(vrt, encoding="unicode"))
+        hrefs[a.polarization.lower()] = str(path)
+    west, north = transform.c, transform.f
+    east, south = west + size * transform.a, north + size * transform.e
+    to_wgs84 = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
+    ring = shapely.segmentize(shapely.box(west, south, east, north), 10_000)
+    footprint = shapely.transform(ring, lambda xy: np.column_stack(to_wgs84.transform(*xy.T)))
+    doc = json.loads(Path(tile_item).read_text())
+    doc["geometry"] = shapely.geometry.mapping(footprint)
+    doc["bbox"] = list(footprint.bounds)
+    doc["properties"]["proj:shape"] = [size, size]
+    doc["assets"] = {
+        k: {**doc["assets"][k], "href": hrefs[k], "type": "application/x-vrt"} for k in hrefs
+    }
+    doc["links"] = []
+    path = folder / "item.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def demo_items(folder: Path) -> dict[str, Path]:
+    """The demo catalog's simulated scenes (written into ``folder`` the first time)."""
+    import pystac
+
+    from catalog.demo import write_demo_catalog
+
+    root = folder / "catalog.json"
+    if not root.exists():
+        write_demo_catalog(folder, real_dir=REAL)
+    catalog = pystac.Catalog.from_file(str(root))
+    return {
+        f"demo {item.id[17:32]} ({item.properties.get('slickwatch:geometry')})": Path(
+            item.get_self_href()
+        )
+        for item in catalog.get_items(recursive=True)
+        if item.properties.get("slickwatch:simulated")
+    }
+
+
+def amplification(
+    chunks: int, demo: dict[str, Path], extra: dict[str, Path], *, model: Path | None
+) -> None:
+    from catalog.scene import resolve_scene
+    from model.card import ModelCard
+    from pipeline.detect import _axis_chunks, model_card_path
+    from pipeline.grid import scene_grid
+    from pipeline.infer import model_input_pixels, round_up
+
+    card = ModelCard.load(model_card_path(model))
+    halo = round_up(card.receptive_field_px, card.size_multiple)
+    print(
+        f"\n== inference amplification (chunks {chunks}, halo {halo} px; Cerulean "
+        f"≈ {CERULEAN_AMPLIFICATION}) =="
+    )
+    print(f"{'scene':<42}{'grid':>14}{'blocks':>8}{'model px / scene px':>22}")
+
+    def show(label: str, shape: tuple[int, int]) -> None:
+        ys = _axis_chunks(shape[0], chunks, minimum=halo)
+        xs = _axis_chunks(shape[1], chunks, minimum=halo)
+        ratio = model_input_pixels((ys, xs), halo=halo, multiple=card.size_multiple) / (
+            shape[0] * shape[1]
+        )
+        print(f"{label:<42}{f'{shape[0]}x{shape[1]}':>14}{len(ys) * len(xs):>8}{ratio:>22.3f}")
+
+    for label, item in demo.items():
+        show(label, scene_grid(resolve_scene(item), resolution=80.0).shape)
+    real = resolve_scene(next(REAL.glob("*.vv.tif")))
+    show("real scene (Cape Hatteras)", scene_grid(real, resolution=80.0).shape)
+    show("full IW scene (250 x 170 km)", (2125, 3125))
+    for label, item in extra.items():
+        show(label, scene_grid(resolve_scene(item), resolution=80.0).shape)
+
+
+def _cluster(workers: int):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        memory_limit=None,
+    )
+    return cluster, Client(cluster, set_as_default=False)
+
+
+def run_once(item: Path, *, workers: int, chunks: int, model: Path | None) -> dict[str, float]:
+    """detect_scene on a fresh cluster; wall time, slicks, counted pixels, peak RSS per worker."""
+    from pipeline import detect_scene
+    from pipeline.infer import input_pixels
+
+    cluster, client = _cluster(workers)
+    try:
+        t0 = time.perf_counter()
+        frame = detect_scene(item, model=model, chunks=chunks, client=client)
+        wall = time.perf_counter() - t0
+        rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+        fed = sum(client.run(input_pixels).values())
+    finally:
+        client.close()
+        cluster.close()
+    stats = frame.attrs["statistics"]
+    return {
+        "wall_s": wall,
+        "slicks": len(frame),
+        "grid_px": stats["grid_px"],
+        "counted_amplification": fed / stats["grid_px"],
+        "planned_amplification": stats["inference_amplification"],
+        "peak_rss_mb": max(rss.values()),
+        "timings": frame.attrs["timings"],
+    }
+
+
+def model_only(item: Path, *, chunks: int, model: Path | None) -> float:
+    """Seconds the model alone takes on the scene's pixels: chunk tiles, no halo, one thread."""
+    import dask
+    import torch
+
+    from catalog.scene import resolve_scene
+    from model.card import ModelCard
+    from model.predictor import get_predictor
+    from pipeline.detect import model_card_path
+    from pipeline.grid import scene_grid
+    from pipeline.load import load_scene
+    from pipeline.prepare import layer_polarizations, prepare
+
+    torch.set_num_threads(1)
+    card = ModelCard.load(model_card_path(model))
+    scene = resolve_scene(item)
+    grid = scene_grid(scene, resolution=80.0)
+    raw = load_scene(
+        scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunks
+    )
+    layers, _ = prepare(raw, scene=scene, card=card, grid=grid)
+    blocks = [
+        np.asarray(b) for b in dask.compute(*layers.to_delayed().ravel(), scheduler="threads")
+    ]
+    predictor = get_predictor(model_card_path(model), device="cpu")
+    predictor.predict_image(blocks[0][:, :256, :256], tile_size=card.tile_size)  # warm up
+    t0 = time.perf_counter()
+    for block in blocks:
+        if np.isfinite(block).all(axis=0).any():
+            predictor.predict_image(block, tile_size=max(max(block.shape[1:]), card.tile_size))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        choices=["amplification", "overhead", "memory", "scaling"],
+        action="append",
+        help="run only these measurements (repeatable)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1024,4096,8192,16384",
+        help="scene edges (working pixels) of the memory measurement",
+    )
+    parser.add_argument("--chunks", type=int, default=2048, help="chunk edge, working pixels")
+    parser.add_argument(
+        "--scene-size",
+        type=int,
+        default=2048,
+        help="edge of the scene timed in 'overhead' and 'scaling'",
+    )
+    parser.add_argument("--model", type=Path, default=None, help="model card (default: shipped)")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the scenes here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    wanted = set(args.only or ["amplification", "overhead", "memory", "scaling"])
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="slickwatch-bench-"))
+    tile = simulated_tile(work / "tile", size=TILE)
+    scenes = {s: mosaic(tile, work / f"mosaic-{s}", size=s) for s in sizes}
+    timed = mosaic(tile, work / f"mosaic-{args.scene_size}", size=args.scene_size)
+    big = max(sizes)
+
+    if "amplification" in wanted:
+        amplification(
+            args.chunks,
+            demo_items(work / "demo"),
+            {f"simulated {big}² (mosaic)": scenes[big]},
+            model=args.model,
+        )
+
+    if "overhead" in wanted:
+        print(f"\n== end-to-end ÷ model-only, {args.scene_size}² px, one worker, one thread ==")
+        e2e = run_once(timed, workers=1, chunks=args.chunks, model=args.model)
+        alone = model_only(timed, chunks=args.chunks, model=args.model)
+        print(
+            f"end to end {e2e['wall_s']:.1f} s, model alone {alone:.1f} s: ratio "
+            f"{e2e['wall_s'] / alone:.2f} (target <= 1.3); counted amplification "
+            f"{e2e['counted_amplification']:.3f} (planned {e2e['planned_amplification']:.3f})"
+        )
+        print("task seconds:", {k: v for k, v in e2e["timings"].items() if k.startswith("tasks")})
+
+    if "memory" in wanted:
+        print(f"\n== peak memory per worker (2 workers x 1 thread, chunks {args.chunks}) ==")
+        print(
+            f"{'scene':>12}{'pixels':>14}{'wall s':>10}{'slicks':>8}{'peak RSS MB':>14}"
+            f"{'amplification':>15}"
+        )
+        peaks = {}
+        for size in sizes:
+            r = run_once(scenes[size], workers=2, chunks=args.chunks, model=args.model)
+            peaks[size] = r["peak_rss_mb"]
+            print(
+                f"{f'{size}²':>12}{r['grid_px']:>14,}{r['wall_s']:>10.1f}{r['slicks']:>8}"
+                f"{r['peak_rss_mb']:>14.0f}{r['counted_amplification']:>15.3f}"
+            )
+        print(
+            f"largest ÷ smallest peak: {peaks[max(sizes)] / peaks[min(sizes)]:.2f} (target <= 1.5)"
+        )
+
+    if "scaling" in wanted:
+        print(
+            f"\n== one worker vs two (one thread each), {args.scene_size}² px, chunks "
+            f"{args.chunks // 2} =="
+        )
+        one = run_once(timed, workers=1, chunks=args.chunks // 2, model=args.model)
+        two = run_once(timed, workers=2, chunks=args.chunks // 2, model=args.model)
+        print(
+            f"1 worker {one['wall_s']:.1f} s, 2 workers {two['wall_s']:.1f} s: speed-up "
+            f"{one['wall_s'] / two['wall_s']:.2f} (target >= 1.6)"
+        )
+    print(f"\nclient peak RSS {_peak_rss_mb():.0f} MB; scenes in {work}")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,6 +76,8 @@ class Job:
     """The scene."""
     submitted: datetime
     """When it was queued."""
+    model: Path
+    """The model card it runs."""
     state: str = "queued"
     """``queued``, ``running``, ``succeeded`` or ``failed``."""
     started: datetime | None = None
@@ -123,10 +126,38 @@ class JobManager:
 
     # -------------------------------------------------------------------------------- planning
 
-    def _model(self) -> Any:
-        from model.registry import resolve_model
+    def _model_card(self) -> Path:
+        """The card of the model jobs run: ``SLICKWATCH_MODEL`` as a card file or folder, else as
+        a registered ``name[:version]``, else the newest registered or the shipped model.
 
-        return resolve_model(self.settings.model, self.database_url)
+        Raises:
+            JobsUnavailable: there is no such model (nothing registered, nothing shipped).
+        """
+        from model.errors import ModelError
+
+        wanted = self.settings.model
+        if wanted and Path(wanted).exists():
+            path = Path(wanted)
+            return (path / "card.json" if path.is_dir() else path).resolve()
+        try:
+            from model.registry import resolve_model
+
+            return resolve_model(wanted, self.database_url).card_path
+        except (ModelError, OSError) as exc:
+            raise JobsUnavailable(
+                f"No model to run scenes with: {exc}. Register one (slickwatch model register "
+                "CARD) or set SLICKWATCH_MODEL to a model card."
+            ) from None
+
+    def _model_summary(self) -> dict[str, Any]:
+        from model.card import ModelCard
+
+        try:
+            path = self._model_card()
+        except JobsUnavailable as exc:
+            return {"error": str(exc)}
+        card = ModelCard.load(path)
+        return {"name": card.name, "version": card.version, "card": str(path)}
 
     def plan(self, body: OrchestrateBody) -> dict[str, Any]:
         """The relevancy decision and the processing plan of a request (writes nothing)."""
@@ -138,7 +169,7 @@ class JobManager:
         grid = scene_grid(scene, resolution=self.settings.resolution)
         chunk = self.settings.chunk_size
         rows, cols = grid.shape
-        model = self._model()
+        model = self._model_summary()
         cluster = (
             f"scheduler {self.settings.scheduler}"
             if self.settings.scheduler
@@ -166,11 +197,7 @@ class JobManager:
                     "cols": cols,
                     "blocks": -(-rows // chunk) * -(-cols // chunk),
                 },
-                "model": {
-                    "name": model.card.name,
-                    "version": model.card.version,
-                    "model_id": model.model_id,
-                },
+                "model": model,
                 "cluster": cluster,
                 "steps": [
                     "resolve",
@@ -182,7 +209,7 @@ class JobManager:
                     "describe",
                     "store",
                 ],
-                "will_run": bool(relevancy) or body.force,
+                "will_run": (bool(relevancy) or body.force) and "error" not in model,
             },
         }
 
@@ -228,7 +255,7 @@ class JobManager:
                 scene,
                 client=self._dask_client(),
                 database_url=self.database_url,
-                model=self._model().card_path,
+                model=job.model,
                 options=Options(
                     resolution=self.settings.resolution, chunks=self.settings.chunk_size
                 ),
@@ -254,8 +281,9 @@ class JobManager:
                 f"Scene {scene.scene_id} is not relevant ({'; '.join(planned['reasons'])}); "
                 'nothing was queued. Send "force": true to run it anyway.'
             )
+        model = self._model_card()
         job_id = self._record(scene.scene_id, principal, body)
-        job = Job(id=job_id, scene_id=scene.scene_id, submitted=datetime.now(UTC))
+        job = Job(id=job_id, scene_id=scene.scene_id, submitted=datetime.now(UTC), model=model)
         self.jobs[job_id] = job
         job.future = self._executor.submit(self._run, job, scene)
         return planned, job

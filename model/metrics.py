@@ -1,0 +1,187 @@
+"""How good a segmentation is: pixel scores per class and for oil, slick-level matches, look-alikes.
+
+The decision rule is the one the pipeline applies (:func:`segment`): hysteresis on P(any oil) with
+the card's ``seed`` and ``grow``, components smaller than ``min_area_px`` dropped, and each
+component given the oil class with the largest summed probability (as the pipeline's stitch step
+does from its additive statistics).
+
+Slicks are connected components (8-connected) of the oil mask, with parts closer than
+``group_px`` pixels grouped into one slick, on both the truth and the prediction. A predicted
+slick matches a true one when their IoU is at least 0.3 (greedy, best IoU first, one to one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import remove_small_objects
+
+MATCH_IOU = 0.3
+"""IoU at which a predicted slick counts as finding a true one."""
+
+EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def oil_probability(probs: np.ndarray) -> np.ndarray:
+    """P(any oil) = 1 - P(background), ``[H, W]`` from ``[classes, H, W]``."""
+    return 1.0 - probs[0]
+
+
+def segment(probs: np.ndarray, *, seed: float, grow: float, min_area_px: int) -> np.ndarray:
+    """Class map (uint8, 0 background) from class probabilities ``[classes, H, W]``.
+
+    Hysteresis on P(oil) (``grow`` <= ``seed``), components under ``min_area_px`` pixels dropped,
+    each remaining component labelled with the oil class of largest summed probability.
+    """
+    mask = apply_hysteresis_threshold(oil_probability(probs), grow, seed)
+    mask = remove_small_objects(mask, max_size=min_area_px - 1, connectivity=2)
+    labels, n = ndimage.label(mask, structure=EIGHT)
+    out = np.zeros(mask.shape, dtype=np.uint8)
+    if n == 0:
+        return out
+    sums = np.stack(
+        [
+            np.bincount(labels.ravel(), weights=probs[c].ravel(), minlength=n + 1)
+            for c in range(1, probs.shape[0])
+        ]
+    )
+    component_class = (np.argmax(sums, axis=0) + 1).astype(np.uint8)
+    component_class[0] = 0
+    out[:] = component_class[labels]
+    return out
+
+
+def slick_components(classes: np.ndarray, *, group_px: int = 2) -> tuple[np.ndarray, int]:
+    """Slick labels (int32, 0 none) and count: 8-connected oil pixels, parts within
+    ``group_px`` pixels of each other grouped (by labelling a dilated mask)."""
+    mask = classes > 0
+    grouped = (
+        ndimage.binary_dilation(mask, structure=EIGHT, iterations=group_px) if group_px else mask
+    )
+    labels, n = ndimage.label(grouped, structure=EIGHT)
+    labels[~mask] = 0
+    return labels, n
+
+
+@dataclass
+class Scores:
+    """Scores accumulated over images: :meth:`update` per image, then :meth:`summary`."""
+
+    class_names: dict[int, str]
+    """Channel -> class name (0 is background)."""
+    group_px: int = 2
+    """Gap in pixels below which parts of a slick are one slick."""
+    confusion: np.ndarray = field(init=False)
+    true_slicks: int = 0
+    pred_slicks: int = 0
+    matched: int = 0
+    matched_class_correct: int = 0
+    lookalike_px: int = 0
+    lookalike_flagged_px: int = 0
+    sea_px: int = 0
+    sea_flagged_px: int = 0
+
+    def __post_init__(self) -> None:
+        k = len(self.class_names)
+        self.confusion = np.zeros((k, k), dtype=np.int64)
+
+    def update(
+        self,
+        predicted: np.ndarray,
+        truth: np.ndarray,
+        *,
+        lookalike: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
+    ) -> None:
+        """Add one image: ``predicted`` and ``truth`` uint8 class maps ``[H, W]``.
+
+        ``lookalike`` marks non-oil dark features; ``valid`` the pixels that count (sea with data).
+        """
+        valid = np.ones(truth.shape, dtype=bool) if valid is None else valid
+        predicted = np.where(valid, predicted, 0)
+        truth = np.where(valid, truth, 0)
+        k = len(self.class_names)
+        self.confusion += np.bincount(
+            (truth[valid].astype(np.int64) * k + predicted[valid]), minlength=k * k
+        ).reshape(k, k)
+        self._update_slicks(predicted, truth)
+        non_oil = valid & (truth == 0)
+        self.sea_px += int(non_oil.sum())
+        self.sea_flagged_px += int((non_oil & (predicted > 0)).sum())
+        if lookalike is not None:
+            look = lookalike & non_oil
+            self.lookalike_px += int(look.sum())
+            self.lookalike_flagged_px += int((look & (predicted > 0)).sum())
+
+    def _update_slicks(self, predicted: np.ndarray, truth: np.ndarray) -> None:
+        p_lab, n_p = slick_components(predicted, group_px=self.group_px)
+        t_lab, n_t = slick_components(truth, group_px=self.group_px)
+        self.true_slicks += n_t
+        self.pred_slicks += n_p
+        if n_p == 0 or n_t == 0:
+            return
+        both = (p_lab > 0) & (t_lab > 0)
+        pairs = np.bincount(
+            p_lab[both].astype(np.int64) * (n_t + 1) + t_lab[both], minlength=(n_p + 1) * (n_t + 1)
+        ).reshape(n_p + 1, n_t + 1)
+        area_p = np.bincount(p_lab.ravel(), minlength=n_p + 1)
+        area_t = np.bincount(t_lab.ravel(), minlength=n_t + 1)
+        ip, it = np.nonzero(pairs)
+        inter = pairs[ip, it]
+        iou = inter / (area_p[ip] + area_t[it] - inter)
+        order = np.argsort(-iou, kind="stable")
+        used_p: set[int] = set()
+        used_t: set[int] = set()
+        for idx in order:
+            if iou[idx] < MATCH_IOU:
+                break
+            a, b = int(ip[idx]), int(it[idx])
+            if a in used_p or b in used_t:
+                continue
+            used_p.add(a)
+            used_t.add(b)
+            self.matched += 1
+            p_class = np.bincount(predicted[p_lab == a], minlength=len(self.class_names))[
+                1:
+            ].argmax()
+            t_class = np.bincount(truth[t_lab == b], minlength=len(self.class_names))[1:].argmax()
+            self.matched_class_correct += int(p_class == t_class)
+
+    def summary(self) -> dict[str, float | int | dict[str, float]]:
+        """Scores as plain numbers (NaN where undefined, e.g. no true slicks)."""
+        cm = self.confusion.astype(np.float64)
+        tp = np.diag(cm)
+        fp = cm.sum(axis=0) - tp
+        fn = cm.sum(axis=1) - tp
+        iou = _ratio(tp, tp + fp + fn)
+        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        oil_tp = cm[1:, 1:].sum()
+        oil_fp = cm[0, 1:].sum()
+        oil_fn = cm[1:, 0].sum()
+        precision = _ratio(self.matched, self.pred_slicks)
+        recall = _ratio(self.matched, self.true_slicks)
+        return {
+            "oil_iou": float(_ratio(oil_tp, oil_tp + oil_fp + oil_fn)),
+            "oil_f1": float(_ratio(2 * oil_tp, 2 * oil_tp + oil_fp + oil_fn)),
+            "class_iou": {self.class_names[i]: float(iou[i]) for i in range(len(iou))},
+            "class_f1": {self.class_names[i]: float(f1[i]) for i in range(len(f1))},
+            "slick_precision": float(precision),
+            "slick_recall": float(recall),
+            "slick_f1": float(_ratio(2 * precision * recall, precision + recall)),
+            "true_slicks": self.true_slicks,
+            "predicted_slicks": self.pred_slicks,
+            "matched_slicks": self.matched,
+            "matched_class_accuracy": float(_ratio(self.matched_class_correct, self.matched)),
+            "lookalike_fp_share": float(_ratio(self.lookalike_flagged_px, self.lookalike_px)),
+            "sea_fp_share": float(_ratio(self.sea_flagged_px, self.sea_px)),
+        }
+
+
+def _ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray | float:
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)

@@ -64,8 +64,9 @@ def _reflect_view(engine: Engine, name: str) -> sa.Table:
 
 
 def _slicks(engine: Engine) -> sa.Select:
+    # the scene footprint (GeoJSON) would double each slick's size; it is in ``scenes``
     view = _reflect_view(engine, "slick_plus")
-    return sa.select(*view.c)
+    return sa.select(*(c for c in view.c if c.name != "scene_footprint"))
 
 
 def _scenes(engine: Engine) -> sa.Select:

@@ -4,12 +4,11 @@ pygeoapi 0.21's :class:`~pygeoapi.provider.sql.PostgreSQLProvider` reflects one 
 the ORM and trusts its input; this subclass keeps its interface and replaces what falls short,
 without patching pygeoapi:
 
-- **counts**: pygeoapi runs ``count(*)`` over the whole match for every page. Here
-  ``numberMatched`` is exact when it costs about a page: when the page reaches the end of the
-  results, or when at most ``count_cap`` rows match (option ``count_cap``, default
-  :data:`COUNT_CAP`; a count that stops after ``count_cap + 1`` rows, skipped when the planner
-  expects many more). Otherwise it is omitted, as OGC API - Features allows; clients follow the
-  ``next`` links. ``resulttype=hits`` always counts exactly.
+- **counts**: pygeoapi runs ``count(*)`` over the whole match for every page, which on a million
+  slicks costs more than the page. Here ``numberMatched`` comes for free when the page reaches the
+  end of the results (the provider reads ``limit + 1`` rows, so it knows), and is then exact;
+  otherwise it is omitted, as OGC API - Features allows, and clients follow the ``next`` links.
+  ``resulttype=hits`` asks for the count and gets an exact one.
 - **sources**: a collection is any ``SELECT`` of :mod:`service.collections` (joins, geography
   columns cast to geometry), not only one table.
 - **bad input**: property values are converted to the column's type, filters naming unknown
@@ -59,20 +58,14 @@ from service.errors import BadFilter
 
 log = logging.getLogger(__name__)
 
-COUNT_CAP = 1_000
-"""Most rows counted for ``numberMatched`` on a page that does not reach the end."""
-
-ESTIMATE_MARGIN = 4
-"""No count is tried when the planner expects more than this many times ``count_cap`` rows."""
-
 MAX_OFFSET = 1_000_000
 """Largest ``offset`` accepted; deeper pages are better reached with a narrower filter."""
 
 STATEMENT_TIMEOUT_MS = 30_000
 """Longest one query of the service may run in the database, ms."""
 
-GEOJSON_DIGITS = 7
-"""Decimal digits of coordinates in GeoJSON output (1e-7 degree is about 1 cm)."""
+GEOJSON_DIGITS = 6
+"""Decimal digits of coordinates in GeoJSON output (1e-6 degree is about 10 cm)."""
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -237,8 +230,7 @@ class SlickwatchProvider(PostgreSQLProvider):
 
     Provider definition (pygeoapi configuration): ``name: service.provider.SlickwatchProvider``,
     ``data``: the SQLAlchemy URL of the database, ``table``: the collection name, ``id_field``:
-    ``id``, ``time_field`` and ``geom_field`` as the collection has them, ``options``:
-    ``{count_cap: N}`` (optional).
+    ``id``, ``time_field`` and ``geom_field`` as the collection has them.
     """
 
     def __init__(self, provider_def: dict[str, Any]):
@@ -256,8 +248,6 @@ class SlickwatchProvider(PostgreSQLProvider):
         self.storage_crs = provider_def.get("storage_crs", CRS84)
         self._engine = self.source.engine
         self._fields = dict(self.source.fields)
-        options = provider_def.get("options") or {}
-        self.count_cap = int(options.get("count_cap", COUNT_CAP))
 
     def get_fields(self) -> dict[str, dict[str, str]]:
         """Properties and their JSON-schema types."""
@@ -288,7 +278,7 @@ class SlickwatchProvider(PostgreSQLProvider):
         response: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         with self._connection() as conn:
             if resulttype == "hits":
-                response["numberMatched"] = self._count(conn, conditions, cap=None)
+                response["numberMatched"] = self._count(conn, conditions)
                 response["numberReturned"] = 0
                 return response
             statement = self.page_statement(
@@ -302,10 +292,8 @@ class SlickwatchProvider(PostgreSQLProvider):
             rows = conn.execute(statement).mappings().all()
             more = len(rows) > limit
             rows = rows[:limit]
-            if not more and (rows or offset == 0):
-                matched: int | None = offset + len(rows)
-            else:
-                matched = self._count(conn, conditions, cap=self.count_cap)
+            # exact for free when this page reaches the end; otherwise unknown (not counted)
+            matched = offset + len(rows) if not more and (rows or offset == 0) else None
         transform = self._get_crs_transform(crs_transform_spec)
         response["features"] = [self._feature(row, transform) for row in rows]
         if matched is not None:
@@ -411,28 +399,12 @@ class SlickwatchProvider(PostgreSQLProvider):
 
     # ------------------------------------------------------------------------- query building
 
-    def _count(self, conn: Connection, conditions: list, *, cap: int | None) -> int | None:
-        """Rows matching ``conditions``; ``None`` when more than ``cap`` do.
-
-        With a cap, the planner's estimate comes first: when it says far more than ``cap`` rows
-        match, nothing is counted (the answer would be ``None`` after reading ``cap`` rows).
-        """
+    def _count(self, conn: Connection, conditions: list) -> int:
+        """Rows matching ``conditions`` (a full count: ``resulttype=hits`` only)."""
         inner = sa.select(sa.literal(1)).select_from(self.source.rows).where(*conditions)
-        if cap is not None:
-            if self._estimate(conn, inner) > ESTIMATE_MARGIN * cap:
-                return None
-            inner = inner.limit(cap + 1)
-        count = conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one()
-        return None if cap is not None and count > cap else int(count)
-
-    @staticmethod
-    def _estimate(conn: Connection, statement: sa.Select) -> float:
-        """The planner's estimate of the rows ``statement`` returns (no rows are read)."""
-        compiled = statement.compile(dialect=conn.dialect)
-        plan = conn.exec_driver_sql(
-            f"EXPLAIN (FORMAT JSON) {compiled}", compiled.construct_params()
-        ).scalar_one()
-        return float(plan[0]["Plan"]["Plan Rows"])
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one()
+        )
 
     def _output_columns(
         self,

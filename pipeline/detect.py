@@ -43,7 +43,8 @@ STEP_OF_PREFIX = {
 """Task-name prefixes -> pipeline step, for the per-step task seconds."""
 
 Progress = Callable[[str, int, int], None]
-"""``progress(step, done, total)``: called as blocks finish and as steps start."""
+"""``progress(step, done, total)``: steps ``graph``, ``blocks`` (one per finished block: load,
+prepare, infer and vectorize), ``stitch``, ``describe``; each reported at 0 and at its end."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def run_detection(
     ychunks = _axis_chunks(grid.shape[0], chunk, minimum=halo)
     xchunks = _axis_chunks(grid.shape[1], chunk, minimum=halo)
 
-    report("load", 0, 1)
+    report("graph", 0, 1)
     raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunk)
     if raw.data.chunks[1:] != (ychunks, xchunks):
         raw = raw.chunk({"y": ychunks, "x": xchunks})
@@ -218,9 +219,10 @@ def run_detection(
         keys = _graph_keys(results)
     with get_task_stream(client) as stream, no_fusion():
         futures = client.compute(results)
-        report("infer", 0, len(futures))
+        report("graph", 1, 1)
+        report("blocks", 0, len(futures))
         for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
-            report("infer", done, len(futures))
+            report("blocks", done, len(futures))
         infos = client.gather(client.map(_block_info, futures, pure=False))
         parts = client.map(_block_parts, futures, pure=False)
         timings["compute"] = round(time.perf_counter() - t0, 3)
@@ -270,6 +272,7 @@ def run_detection(
     )
     statistics.update({"regions": len(regions), "slicks": len(slicks)})
     timings["stitch"] = round(time.perf_counter() - t0, 3)
+    report("stitch", 1, 1)
 
     t0 = time.perf_counter()
     report("describe", 0, 1)
@@ -281,6 +284,7 @@ def run_detection(
         timestamp=scene.start,
     )
     timings["describe"] = round(time.perf_counter() - t0, 3)
+    report("describe", 1, 1)
     timings.update({f"tasks_{k}": v for k, v in task_seconds.items()})
     timings["total"] = round(time.perf_counter() - t_start, 3)
     parameters = {

@@ -119,13 +119,16 @@ def run_scene(
         if database_url is not None and run_id is not None:
             if progress is not None:
                 progress("store", 0, 1)
-            outcome.slick_ids = finish_run(
+            ids = finish_run(
                 database_url,
                 run_id,
                 detection.slicks,
                 timings=detection.timings,
                 statistics=detection.statistics,
             )
+            outcome.slick_ids = ids
+            if progress is not None:
+                progress("store", 1, 1)
             outcome.reason = "stored"
         else:
             outcome.reason = "detected"

@@ -4,15 +4,18 @@
     .venv/bin/python benchmarks/simulate.py --skip-full     # chips only (seconds)
     .venv/bin/python benchmarks/simulate.py --size 4000x6000 --pixel-size 40
 
-The full scene is written by a child process; its peak memory is the child's peak resident set
+Times are printed as wall clock and as CPU time of the process (user + system): on a shared
+machine the wall clock grows with the load of others, the CPU time much less. The full scene is
+written by a child process; its peak memory is the child's peak resident set
 (``getrusage(RUSAGE_CHILDREN).ru_maxrss``), which counts numpy and GDAL allocations that
-``tracemalloc`` does not see.
+``tracemalloc`` does not see, and covers the COG conversion too.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
@@ -24,16 +27,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _chips(n: int, size: int) -> list[float]:
+def _chips(n: int, size: int, pixel_size: float) -> tuple[list[float], list[float]]:
     from catalog.simulate import SimulationConfig, simulate
 
     simulate(SimulationConfig(seed=10_000, shape=(size, size)))  # warm imports and caches
-    times = []
+    wall, cpu = [], []
     for seed in range(n):
-        t = time.perf_counter()
-        simulate(SimulationConfig(seed=seed, shape=(size, size)))
-        times.append(time.perf_counter() - t)
-    return times
+        t, c = time.perf_counter(), time.process_time()
+        simulate(SimulationConfig(seed=seed, shape=(size, size), pixel_size=pixel_size))
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return wall, cpu
 
 
 def _write_full(rows: int, cols: int, pixel_size: float, out: str) -> None:
@@ -41,6 +45,13 @@ def _write_full(rows: int, cols: int, pixel_size: float, out: str) -> None:
 
     config = SimulationConfig(seed=1, shape=(rows, cols), pixel_size=pixel_size, geometry="grd")
     write_scene(config, out)
+
+
+def _ms(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values) * 1000:.0f} ms "
+        f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})"
+    )
 
 
 def main() -> None:
@@ -53,11 +64,10 @@ def main() -> None:
     parser.add_argument("--skip-full", action="store_true", help="time chips only")
     args = parser.parse_args()
 
-    times = _chips(args.chips, 512)
-    print(
-        f"chip 512x512 @ 80 m, in memory: median {statistics.median(times) * 1000:.0f} ms, "
-        f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {len(times)} seeds"
-    )
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    wall, cpu = _chips(args.chips, 512, 80.0)
+    print(f"chip 512x512 @ 80 m, in memory, {len(wall)} seeds: wall {_ms(wall)}; CPU {_ms(cpu)}")
     if args.skip_full:
         return
     rows, cols = (int(v) for v in args.size.lower().split("x"))
@@ -71,13 +81,17 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         if child.exitcode != 0:
             raise SystemExit(f"the simulation failed (exit code {child.exitcode})")
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kib = usage.ru_maxrss
+        cpu_s = usage.ru_utime + usage.ru_stime
         size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
         mpx = rows * cols / 1e6
         print(
-            f"full scene {rows}x{cols} @ {args.pixel_size:g} m ({mpx:.0f} Mpx, grd DN + labels): "
-            f"{elapsed:.0f} s ({elapsed / mpx:.2f} s/Mpx, {mpx / elapsed:.2f} Mpx/s), "
-            f"peak RSS {peak_kib / 1024**2:.2f} GiB (limit 2 GiB), {size / 1024**2:.0f} MiB on disk"
+            f"full scene {rows}x{cols} @ {args.pixel_size:g} m ({mpx:.0f} Mpx, grd DN + labels, "
+            f"COGs): wall {elapsed:.0f} s ({mpx / elapsed:.2f} Mpx/s), CPU {cpu_s:.0f} s "
+            f"({mpx / cpu_s:.2f} Mpx/CPU-s), peak RSS {peak_kib / 1024**2:.2f} GiB "
+            f"(limit 2 GiB), {size / 1024**2:.0f} MiB on disk; load average now "
+            f"{os.getloadavg()[0]:.1f}"
         )
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -17,6 +17,8 @@ The noise floor (NESZ) and the land levels are fitted to the real Cape Hatteras 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from catalog.scene import S1_GRD_CALIBRATION_CONSTANT
@@ -206,24 +208,34 @@ def noise_floor(
     not depend on the window it is rendered in. ``phase``: ``cos`` and ``sin`` of the burst phase
     at the points (:func:`burst_phase`), computed here if not given.
     """
-    sub = _TABLE_SUB
     n = len(_TABLE_S)
     if phase is None:
         ka = np.float32(2 * np.pi / BURST_LENGTH_M) * a
         c, d = np.cos(ka), np.sin(ka)
     else:
         c, d = phase
-    depth = np.float32(10 ** (SCALLOP_DB / 10) - 1)
+    base, cos_t, sin_t = _scallop_tables(tuple(swath.scallop_phase))
     k = ((s - np.float32(_TABLE_S[0])) * np.float32(1 / _TABLE_STEP_M)).astype(np.int32)
     np.clip(k, 0, n - 1, out=k)
-    phases = np.asarray(swath.scallop_phase)[sub]
-    cos_p = (depth * np.cos(phases)).astype(np.float32)
-    sin_p = (depth * np.sin(phases)).astype(np.float32)
-    scallop = cos_p[k] * c
-    scallop -= sin_p[k] * d
-    scallop += np.float32(1.0)
-    vh = _TABLE_BASE[k] * scallop
+    vh = cos_t[k]
+    vh *= c
+    vh -= sin_t[k] * d
+    vh += base[k]
     return vh * np.float32(10 ** (NESZ_VV_OFFSET_DB / 10)), vh
+
+
+@lru_cache(maxsize=32)
+def _scallop_tables(scallop_phase: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """The noise floor table and its burst-scalloping terms for one product's phases:
+    ``vh = base + cos_t * cos(ka) - sin_t * sin(ka)``."""
+    depth = 10 ** (SCALLOP_DB / 10) - 1
+    phases = np.asarray(scallop_phase)[_TABLE_SUB]
+    base = _TABLE_BASE.astype(np.float64)
+    return (
+        base.astype(np.float32),
+        (base * depth * np.cos(phases)).astype(np.float32),
+        (base * depth * np.sin(phases)).astype(np.float32),
+    )
 
 
 LAND_VV_DB = -9.3
@@ -238,7 +250,8 @@ def sigma0_to_dn(
     sigma0: np.ndarray, *, calibration_constant: float = CALIBRATION_CONSTANT
 ) -> np.ndarray:
     """Linear sigma0 to GRD digital numbers (uint16, 0 = nodata; valid pixels are at least 1)."""
-    dn = np.sqrt(np.nan_to_num(sigma0, nan=0.0).astype(np.float64)) * calibration_constant
+    x = np.nan_to_num(np.asarray(sigma0, dtype=np.float32), nan=0.0)
+    dn = np.sqrt(x) * np.float32(calibration_constant)
     dn = np.clip(np.rint(dn), 1, 65535)
     return np.where(np.isnan(sigma0), 0, dn).astype(np.uint16)
 

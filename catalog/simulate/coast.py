@@ -187,9 +187,20 @@ class Coast:
             band = np.float32(half) + wiggle - np.abs(f + np.float32(dist))
             barrier = np.clip(band / scale + np.float32(0.5), 0.0, 1.0)
             land = np.maximum(land, barrier)
+        if self.islands:
+            # lobed, not round: the radius wanders by a third with km-scale noise
+            lobes = np.float32(1.0) + np.float32(0.35) * fractal_noise(
+                self.seed,
+                _STREAM + 8,
+                rows,
+                cols,
+                (2500.0 / pixel_size, 800.0 / pixel_size),
+                (1.0, 0.5),
+            )
         for ia, is_, radius in self.islands:
             r = np.sqrt((a - np.float32(ia)) ** 2 + (s - np.float32(is_)) ** 2)
-            land = np.maximum(land, np.clip((np.float32(radius) - r) / scale + 0.5, 0.0, 1.0))
+            edge = np.float32(radius) * lobes - r
+            land = np.maximum(land, np.clip(edge / scale + 0.5, 0.0, 1.0))
         return land.astype(np.float32), f, barrier
 
     def backscatter_db(
@@ -224,7 +235,7 @@ class Coast:
         )
         if self.parcel_size > 0.5 * pixel_size:
             parcels = _hash_uniform(np.floor(u), np.floor(v), seed)
-            out += np.float32(5.0) * (parcels - np.float32(0.5))
+            out += np.float32(3.5) * (parcels - np.float32(0.5))
         # towns: bright, with strong point targets
         town_noise = lattice_noise(seed, _STREAM + 21, rows, cols, 2_500.0 / pixel_size)
         level = np.float32(np.sqrt(2.0) * _erfinv(1.0 - 2.0 * self.towns))
@@ -284,7 +295,7 @@ def plan_coast(
         sounds=float(rng.uniform(0.05, 0.35) if rng.random() < 0.6 else 0.0),
         sound_depth=float(rng.uniform(4e3, 25e3)),
         brightness=float(-9.3 + rng.normal(0.0, 1.0)),
-        parcel_size=float(np.exp(rng.uniform(np.log(150.0), np.log(900.0)))),
+        parcel_size=float(np.exp(rng.uniform(np.log(100.0), np.log(600.0)))),
         parcel_angle=float(rng.uniform(0, 90)),
         towns=float(rng.uniform(0.01, 0.06)),
     )

@@ -425,11 +425,12 @@ def plan_biogenic_films(
     n = int(rng.integers(3, 16))
     for _ in range(n):
         p = np.asarray(center) + rng.normal(0, extent / 2, 2)
-        if rng.random() < 0.25:
-            turns = rng.uniform(1.0, 2.5)
+        if rng.random() < 0.08:
+            # an eddy: a loose spiral arm, sheared so that it never closes into a ring
+            turns = rng.uniform(0.5, 1.3)
             th = np.linspace(0, 2 * np.pi * turns, int(80 * turns))
-            r0, pitch = rng.uniform(500, 3000), rng.uniform(800, 3000) / (2 * np.pi)
-            r = r0 + pitch * th
+            r0, pitch = rng.uniform(500, 2500), rng.uniform(3000, 8000) / (2 * np.pi)
+            r = r0 + pitch * th * (1.0 + 0.3 * np.sin(th * rng.uniform(0.5, 1.5)))
             sign = rng.choice([-1.0, 1.0])
             path = np.stack([p[0] + r * np.cos(sign * th), p[1] + r * np.sin(sign * th)], axis=1)
         else:
@@ -511,12 +512,12 @@ def plan_wave_packet(
 
 
 def plan_rain_cell(rng: np.random.Generator, center: tuple[float, float]) -> RainCell:
-    """A rain cell 2-12 km in radius: a gust patch +10-45 % wind (none in a fifth of cells, which
+    """A rain cell 3-15 km in radius: a gust patch +10-45 % wind (none in a fifth of cells, which
     show only as a dark blotch), a core 1-5 dB darker, lobed outlines."""
-    radius = float(np.exp(rng.uniform(np.log(2e3), np.log(12e3))))
+    radius = float(np.exp(rng.uniform(np.log(3e3), np.log(15e3))))
     harmonics = []
     for _ in range(3):
-        harmonics += [float(rng.uniform(0.05, 0.18)), float(rng.uniform(0, 2 * np.pi))]
+        harmonics += [float(rng.uniform(0.08, 0.3)), float(rng.uniform(0, 2 * np.pi))]
     t = rng.uniform(0, 2 * np.pi)
     off = rng.uniform(0.0, 0.35) * radius
     return RainCell(

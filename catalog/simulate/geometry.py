@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -98,6 +99,13 @@ def orbit_heading_deg(lat: float, pass_direction: Literal["ASCENDING", "DESCENDI
     ratio = math.cos(math.radians(ORBIT_INCLINATION_DEG)) / max(math.cos(math.radians(lat)), 1e-6)
     heading = math.degrees(math.asin(max(-1.0, min(1.0, ratio))))
     return heading if pass_direction == "ASCENDING" else 180.0 - heading
+
+
+@lru_cache(maxsize=64)
+def transformer(src_epsg: int, dst_epsg: int) -> pyproj.Transformer:
+    """A pyproj transformer (x/y or lon/lat order) between two EPSG codes, made once per pair:
+    making one costs milliseconds, more than rendering part of a chip."""
+    return pyproj.Transformer.from_crs(src_epsg, dst_epsg, always_xy=True)
 
 
 def utm_epsg(lon: float, lat: float) -> int:
@@ -211,16 +219,15 @@ class RasterGeometry:
 
     def frame_to_pixel(self, a: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Swath-frame points to fractional pixel ``(row, col)`` (pixel centres at ``i + 0.5``)."""
-        col, row = ~self.to_frame @ (
-            np.asarray(s, dtype=np.float64),
-            np.asarray(a, dtype=np.float64),
-        )
-        return row, col
+        inv = ~self.to_frame
+        s = np.asarray(s, dtype=np.float64)
+        a = np.asarray(a, dtype=np.float64)
+        return inv.d * s + inv.e * a + inv.f, inv.a * s + inv.b * a + inv.c
 
     def gcps(self, *, n_rows: int = 11, n_cols: int = 21) -> list[GroundControlPoint]:
         """Ground control points (lon, lat, EPSG:4326) on a grid over the raster, like a GRD
         product."""
-        to_lonlat = pyproj.Transformer.from_crs(self.epsg, 4326, always_xy=True)
+        to_lonlat = transformer(self.epsg, 4326)
         rows = np.linspace(0, self.shape[0], n_rows)
         cols = np.linspace(0, self.shape[1], n_cols)
         rr, cc = np.meshgrid(rows, cols, indexing="ij")

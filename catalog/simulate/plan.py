@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pyproj
 from affine import Affine
 
 from catalog.simulate import features as ft
@@ -24,6 +23,7 @@ from catalog.simulate.geometry import (
     RasterGeometry,
     SwathGeometry,
     orbit_heading_deg,
+    transformer,
     utm_epsg,
 )
 from catalog.simulate.noise import generator
@@ -128,7 +128,7 @@ def _swath(
     lon, lat = center
     heading = orbit_heading_deg(lat, pass_direction)
     epsg = utm_epsg(lon, lat)
-    e_c, n_c = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    e_c, n_c = transformer(4326, epsg).transform(lon, lat)
 
     across = width if config.geometry == "grd" else max(width, height)
     if config.swath_position is not None:

@@ -73,10 +73,7 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     px = raster.pixel_size
     a, s = raster.frame_coords(rows, cols)
     valid = swath.valid(a, s)
-    theta = wind.window("incidence", rows, cols)
-    vv_db = wind.window("vv_db", rows, cols)
-    vh_db = wind.window("vh_db", rows, cols)
-    speed = wind.window("speed", rows, cols)
+    theta, vv_db, vh_db, speed = wind.windows(("incidence", "vv_db", "vh_db", "speed"), rows, cols)
     if plan.wind.has_rain:
         la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (< 0 darkens)
     else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
-import pyproj
 import shapely
 from affine import Affine
 from rasterio.control import GroundControlPoint
@@ -14,6 +14,7 @@ from rasterio.crs import CRS
 
 from catalog.simulate.config import SimulationConfig
 from catalog.simulate.features import SLICK_CLASSES
+from catalog.simulate.geometry import transformer
 from catalog.simulate.plan import ScenePlan, build_plan
 from catalog.simulate.render import render_window
 
@@ -37,11 +38,6 @@ class SimulatedScene:
     """bool: look-alike dark features (not oil)."""
     land: np.ndarray
     """bool: land."""
-    polygons: gpd.GeoDataFrame
-    """One row per slick: ``class``, ``class_id``, ``geometry`` (EPSG:4326 outline, clipped to the
-    data area), ``source`` (point, EPSG:4326), ``source_kind``, ``wind_speed`` (m/s),
-    ``damping_db``, ``length_m``, ``labelled_px`` (pixels of the class raster) and ``visible``
-    (``labelled_px > 0``)."""
     crs: CRS
     """The local UTM zone. For ``"utm"`` rasters it is the raster's CRS; ``"grd"`` rasters have
     none (they carry ``gcps``) and ``transform`` gives their pixels' UTM positions."""
@@ -53,6 +49,17 @@ class SimulatedScene:
     """Ground control points (EPSG:4326) of a ``"grd"`` raster; ``None`` for ``"utm"``."""
     plan: ScenePlan | None = field(default=None, repr=False)
     """The plan the pixels were rendered from (time, footprint, wind...)."""
+    slick_pixels: np.ndarray | None = field(default=None, repr=False)
+    """Labelled pixels per slick of the plan."""
+
+    @cached_property
+    def polygons(self) -> gpd.GeoDataFrame:
+        """One row per slick: ``class``, ``class_id``, ``geometry`` (EPSG:4326 outline, clipped to
+        the data area), ``source`` (point, EPSG:4326), ``source_kind``, ``wind_speed`` (m/s),
+        ``damping_db``, ``length_m``, ``labelled_px`` (pixels of the class raster) and
+        ``visible`` (``labelled_px > 0``). Built on first use (a GeoDataFrame costs more than
+        rendering a small chip, and training does not need it)."""
+        return slick_table(self.plan, self.slick_pixels)
 
     @property
     def valid(self) -> np.ndarray:
@@ -62,7 +69,7 @@ class SimulatedScene:
 
 def slick_table(plan: ScenePlan, labelled_px: np.ndarray) -> gpd.GeoDataFrame:
     """The scene's slicks as a GeoDataFrame in EPSG:4326 (see :attr:`SimulatedScene.polygons`)."""
-    to_lonlat = pyproj.Transformer.from_crs(plan.raster.epsg, 4326, always_xy=True)
+    to_lonlat = transformer(plan.raster.epsg, 4326)
     swath = plan.swath
 
     def frame_to_lonlat(xy: np.ndarray) -> np.ndarray:
@@ -104,9 +111,17 @@ def slick_table(plan: ScenePlan, labelled_px: np.ndarray) -> gpd.GeoDataFrame:
         "labelled_px",
         "visible",
     ]
-    frame = gpd.GeoDataFrame(records, columns=columns, geometry="geometry", crs="EPSG:4326")
-    frame["source"] = gpd.GeoSeries(frame["source"], crs="EPSG:4326")
-    return frame
+    if not records:
+        frame = gpd.GeoDataFrame([], columns=columns, geometry="geometry", crs="EPSG:4326")
+        frame["source"] = gpd.GeoSeries(frame["source"], crs="EPSG:4326")
+        return frame
+    data = {c: [r[c] for r in records] for c in columns if c not in ("geometry", "source")}
+    frame = gpd.GeoDataFrame(
+        data,
+        geometry=gpd.GeoSeries([r["geometry"] for r in records], crs="EPSG:4326"),
+    )
+    frame.insert(6, "source", gpd.GeoSeries([r["source"] for r in records], crs="EPSG:4326"))
+    return frame[columns]
 
 
 def simulate(config: SimulationConfig) -> SimulatedScene:
@@ -134,10 +149,10 @@ def simulate(config: SimulationConfig) -> SimulatedScene:
         classes=win.classes,
         lookalike=win.lookalike,
         land=win.land,
-        polygons=slick_table(plan, win.slick_pixels),
         crs=CRS.from_epsg(raster.epsg),
         transform=raster.to_world,
         config=config,
         gcps=raster.gcps() if raster.kind == "grd" else None,
         plan=plan,
+        slick_pixels=win.slick_pixels,
     )

@@ -69,7 +69,7 @@ def _overlap(center: np.ndarray, half: np.ndarray, width: np.ndarray) -> np.ndar
     ``width``."""
     lo = np.maximum(center - width / 2, -half)
     hi = np.minimum(center + width / 2, half)
-    return np.clip((hi - lo) / width, 0.0, 1.0)
+    return np.clip((hi - lo) / width, np.float32(0.0), np.float32(1.0))
 
 
 def _resample(pts: np.ndarray, hw: np.ndarray, st: np.ndarray, step: np.ndarray):
@@ -121,41 +121,56 @@ def cover(
     if not stroke.capped:
         pts, hw, st = _resample(pts, hw, st, np.maximum(3.0, hw))
     p0, p1 = pts[:-1], pts[1:]
-    lo = np.floor(np.minimum(p0, p1) - reach).astype(np.int64)
-    hi = np.ceil(np.maximum(p0, p1) + reach).astype(np.int64)
+    seg_reach = (np.maximum(hw[:-1], hw[1:]) + soft + 1.5)[:, None]
+    lo = np.floor(np.minimum(p0, p1) - seg_reach).astype(np.int64)
+    hi = np.ceil(np.maximum(p0, p1) + seg_reach).astype(np.int64)
     keep = (hi[:, 0] >= 0) & (lo[:, 0] < h) & (hi[:, 1] >= 0) & (lo[:, 1] < w)
     if not keep.any():
         return None
+    # segments in order of their box size, so that each chunk's box fits its segments closely
+    sizes = (hi - lo).max(axis=1) + 1
     seg = np.flatnonzero(keep)
-    box = int((hi - lo)[seg].max()) + 1
+    seg = seg[np.argsort(sizes[seg], kind="stable")]
+    f32 = np.float32
+    d01 = (p1 - p0).astype(f32)
+    hwf, stf = hw.astype(f32), st.astype(f32)
+    width = f32(np.sqrt(1.0 + soft * soft))
     out_i, out_c, out_s = [], [], []
-    per_chunk = max(1, _MAX_ELEMENTS // (box * box))
-    grid = np.arange(box)
-    for k0 in range(0, len(seg), per_chunk):
+    k0 = 0
+    while k0 < len(seg):
+        box = int(sizes[seg[min(len(seg) - 1, k0)]])
+        per_chunk = max(1, _MAX_ELEMENTS // (box * box))
         ks = seg[k0 : k0 + per_chunk]
+        box = int(sizes[ks].max())
+        k0 += len(ks)
+        grid = np.arange(box)
         rr = lo[ks, 0][:, None, None] + grid[None, :, None]
         cc = lo[ks, 1][:, None, None] + grid[None, None, :]
         inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
         inside &= (rr <= hi[ks, 0][:, None, None]) & (cc <= hi[ks, 1][:, None, None])
-        qr = rr + 0.5 - p0[ks, 0][:, None, None]
-        qc = cc + 0.5 - p0[ks, 1][:, None, None]
-        vr = (p1[ks, 0] - p0[ks, 0])[:, None, None]
-        vc = (p1[ks, 1] - p0[ks, 1])[:, None, None]
-        length2 = np.maximum(vr * vr + vc * vc, 1e-12)
+        # offsets in float64 (window-local positions would round differently per window)
+        qr = (rr + (0.5 - p0[ks, 0])[:, None, None]).astype(f32)
+        qc = (cc + (0.5 - p0[ks, 1])[:, None, None]).astype(f32)
+        vr = d01[ks, 0][:, None, None]
+        vc = d01[ks, 1][:, None, None]
+        length2 = np.maximum(vr * vr + vc * vc, f32(1e-12))
         t_raw = (qr * vr + qc * vc) / length2
-        t = np.clip(t_raw, 0.0, 1.0)
-        half = hw[ks][:, None, None] * (1 - t) + hw[ks + 1][:, None, None] * t
-        val = st[ks][:, None, None] * (1 - t) + st[ks + 1][:, None, None] * t
-        width = np.float64(np.sqrt(1.0 + soft * soft))
+        t = np.clip(t_raw, f32(0.0), f32(1.0))
+        h0, h1 = hwf[ks][:, None, None], hwf[ks + 1][:, None, None]
+        s0, s1 = stf[ks][:, None, None], stf[ks + 1][:, None, None]
+        half = h0 + (h1 - h0) * t
+        val = s0 + (s1 - s0) * t
         if stroke.capped:
             length = np.sqrt(length2)
             across = np.abs(qr * vc - qc * vr) / length
             along = t_raw * length - length / 2
-            c = _overlap(across, half, width) * _overlap(along, length / 2, np.float64(1.0))
+            c = _overlap(across, half, width) * _overlap(along, length / 2, f32(1.0))
         else:
-            dist = np.hypot(qr - t * vr, qc - t * vc)
+            dr = qr - t * vr
+            dc = qc - t * vc
+            dist = np.sqrt(dr * dr + dc * dc)
             c = _overlap(dist, half, width)
-        sel = inside & (c > 1e-3)
+        sel = inside & (c > f32(1e-3))
         out_i.append((rr * w + cc)[sel])
         out_c.append(c[sel])
         out_s.append(val[sel])

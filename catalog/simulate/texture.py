@@ -126,9 +126,12 @@ def texture_fields(
     spectrum_shape = (padded[0], padded[1] // 2 + 1)
 
     def white() -> np.ndarray:
+        # unit amplitude, random phase: a Gaussian field by the central limit theorem over the
+        # many modes, with exactly the asked-for spectrum, and cheaper than complex normals
+        phase = rng.random(spectrum_shape, dtype=np.float32) * np.float32(2 * np.pi)
         z = np.empty(spectrum_shape, dtype=np.complex64)
-        z.real = rng.standard_normal(spectrum_shape, dtype=np.float32)
-        z.imag = rng.standard_normal(spectrum_shape, dtype=np.float32)
+        z.real = np.cos(phase)
+        z.imag = np.sin(phase)
         return z
 
     def synth(amplitude: np.ndarray) -> np.ndarray:
@@ -139,8 +142,9 @@ def texture_fields(
     # real VV measure far fewer looks than its speckle alone would give)
     k_lo, k_hi = np.float32(1 / 6e3), np.float32(1 / 250.0)
     gust = (k * k + k_lo * k_lo) ** np.float32(-1.0 / 3.0) * np.exp(-((k / k_hi) ** 2))
-    out = np.float32(params.gust) * synth(gust)
+    linear = [(params.gust, gust)]
 
+    out = np.zeros(shape, dtype=np.float32)
     if params.cells > 0:
         k0 = np.float32(1.0 / params.cell_size)
         ring = np.exp(-0.5 * ((k - k0) / (0.45 * k0)) ** 2)
@@ -154,7 +158,13 @@ def texture_fields(
         band = np.exp(-0.5 * ((np.abs(k_across) - k0) / (0.35 * k0)) ** 2) * np.exp(
             -0.5 * (k_along * np.float32(params.streak_length / 3.0)) ** 2
         )
-        out += np.float32(params.streaks) * synth(band)
+        linear.append((params.streaks, band))
+    # the linear parts share one inverse FFT: each spectrum scaled to unit power, summed
+    total = sum(
+        np.float32(c / np.sqrt(float(np.sum(a.astype(np.float64) ** 2)) + 1e-30)) * a
+        for c, a in linear
+    )
+    out += np.float32(np.sqrt(sum(c * c for c, _ in linear))) * synth(total)
 
     if params.waves > 0:
         b = math.radians(params.wave_direction)

@@ -2,7 +2,7 @@
 
 Two grids are laid on the raster. The *coarse* grid (nodes 1 km apart) holds what spans tens of
 kilometres: the scene-mean wind, broad variability, the calm-area field (elongated along the wind),
-the lee of land and the shelter of sounds and lagoons. The *sea* grid (nodes ``max(pixel, 150 m)``
+the lee of land and the shelter of sounds and lagoons. The *sea* grid (nodes ``max(pixel, 200 m)``
 apart, coarser for huge scenes) holds the rest at full detail: the kilometre-scale texture of the
 marine boundary layer (:mod:`catalog.simulate.texture`), the calm areas with frayed, soft edges,
 atmospheric fronts, rain cells, and from them the final wind, CMOD5.N VV and C-2PO VH sigma0.
@@ -31,10 +31,10 @@ LOW_WIND_MS = 3.0
 """Below this wind speed (m/s) the sea is dark on its own: a look-alike area."""
 NODE_SPACING_M = 1000.0
 """Spacing of the coarse wind grid (metres)."""
-SEA_SPACING_M = 150.0
+SEA_SPACING_M = 200.0
 """Finest spacing of the sea grid (metres); never finer than the pixels."""
 SEA_MAX_NODES = 4_000_000
-"""Most nodes of the sea grid (a full 250 x 167 km scene has 1.9 million at 150 m)."""
+"""Most nodes of the sea grid (a full 250 x 167 km scene has 1.05 million at 200 m)."""
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -128,11 +128,26 @@ class WindField:
 
     def window(self, name: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """A sea-grid field interpolated to a window's pixels."""
-        return bilinear(
-            getattr(self, name),
-            sea_node_index(rows + 0.5, self.spacing),
-            sea_node_index(cols + 0.5, self.spacing),
-        )
+        return self.windows((name,), rows, cols)[0]
+
+    def windows(
+        self, names: tuple[str, ...], rows: np.ndarray, cols: np.ndarray
+    ) -> list[np.ndarray]:
+        """Several sea-grid fields interpolated to a window's pixels, sharing the weights."""
+        ir, fr = _axis_weights(sea_node_index(rows + 0.5, self.spacing), self.speed.shape[0])
+        ic, fc = _axis_weights(sea_node_index(cols + 0.5, self.spacing), self.speed.shape[1])
+        out = []
+        for name in names:
+            g = getattr(self, name)
+            lo = g[ir]
+            along = lo + (g[ir + 1] - lo) * fr[:, None]
+            left = along.take(ic, axis=1)
+            right = along.take(ic + 1, axis=1)
+            right -= left
+            right *= fc
+            right += left
+            out.append(right)
+        return out
 
     def speed_at(self, a: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Wind speed (m/s) at swath-frame points (bilinear between sea-grid nodes)."""
@@ -200,8 +215,11 @@ def _lee(
     return np.maximum(rng.uniform(0.5, 0.9) * shadow, rng.uniform(0.6, 0.95) * shelter)
 
 
-def _rain(cells: list[RainCell], a_n: np.ndarray, s_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gust patches (ln wind) and core damping (dB) of rain cells on grid nodes."""
+def _rain(
+    cells: list[RainCell], a_n: np.ndarray, s_n: np.ndarray, ragged: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gust patches (ln wind) and core damping (dB) of rain cells on grid nodes; ``ragged``
+    breaks both into blotches."""
     gust = np.zeros(a_n.shape, dtype=np.float32)
     core = np.zeros(a_n.shape, dtype=np.float32)
     for cell in cells:
@@ -218,12 +236,13 @@ def _rain(cells: list[RainCell], a_n: np.ndarray, s_n: np.ndarray) -> tuple[np.n
             cell.shape[2 * m] * np.cos((m + 2) * t + cell.shape[2 * m + 1]) for m in range(3)
         )
         r = np.hypot(da, ds) / (cell.radius * lobes)
-        gust[box] += np.float32(cell.gust) * _smoothstep((1.0 - r) / 0.55).astype(np.float32)
+        blotch = np.clip(1.0 + 0.9 * ragged[box], 0.0, 2.0)
+        gust[box] += (cell.gust * np.exp(-1.2 * r * r) * blotch).astype(np.float32)
         core_r = cell.core_radius or 0.45 * cell.radius
         ca = da - cell.core_offset[0]
         cs = ds - cell.core_offset[1]
         rc = np.hypot(ca, cs) / (core_r * lobes)
-        core[box] += np.float32(cell.core_db) * np.exp(-1.5 * rc * rc).astype(np.float32)
+        core[box] += (cell.core_db * np.exp(-1.5 * rc * rc) * blotch).astype(np.float32)
     return gust, core
 
 
@@ -327,7 +346,7 @@ def build_wind(
             side = 1.0 / (1.0 + np.exp(-v / rng.uniform(300, 2500)))
             ln_u += np.float32(math.log(rng.uniform(0.5, 1.6))) * side.astype(np.float32)
             turn += np.float32(rng.uniform(-40, 40)) * side.astype(np.float32)
-    gust, rain_db = _rain(rain_cells, a_n, s_n)
+    gust, rain_db = _rain(rain_cells, a_n, s_n, ragged)
     ln_u += gust
     speed = np.exp(ln_u).astype(np.float32)
     np.maximum(speed, np.float32(0.2), out=speed)

@@ -155,7 +155,7 @@ def reap_interrupted(url: str) -> list[int]:
         with engine_for(url).connect() as conn:
             rows = conn.execute(stale).all()
         for run_id, model_id, scene_id in rows:
-            with claim(url, model_id=model_id, scene_id=scene_id) as free:
+            with claim(url, model_id=model_id, scene_id=scene_id, wait_s=1.0) as free:
                 if not free:
                     continue  # a live backfill runs it right now
                 with engine_for(url).begin() as conn:

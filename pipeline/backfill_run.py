@@ -113,6 +113,8 @@ BackfillProgress = Callable[[SceneResult, dict[str, int]], None]
 
 
 def _register_model(plan: BackfillPlan, database_url: str) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from model.errors import ModelError
     from model.registry import register
 
@@ -120,6 +122,10 @@ def _register_model(plan: BackfillPlan, database_url: str) -> int:
         return register(plan.model.card_path, database_url)
     except ModelError as exc:
         raise BackfillError(f"Cannot register model {plan.model.label}: {exc}") from exc
+    except SQLAlchemyError as exc:
+        raise BackfillDatabaseError(
+            f"Cannot register model {plan.model.label}: {exc}. Check 'slickwatch db status'."
+        ) from exc
 
 
 class _Runner:

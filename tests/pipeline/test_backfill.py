@@ -442,3 +442,44 @@ def test_killed_backfill_resumes_with_every_scene_stored_once(
         ).scalars()
         assert set(active) <= {True}
     assert [tuple(t) for t in triggers] == [(6, 5), (6, 5)]
+
+
+def test_ctrl_c_finishes_the_scenes_in_flight_and_a_rerun_does_the_rest(
+    catalog: BackfillCatalog, tiny_model: Path, database_url: str, dask_client: object
+) -> None:
+    def plan() -> object:
+        return plan_backfill(
+            catalog.path,
+            bbox=WORLD,
+            start=START,
+            end=END,
+            database_url=database_url,
+            model=tiny_model,
+        )
+
+    interrupted: list[str] = []
+
+    def ctrl_c(result: object, counts: dict[str, int]) -> None:
+        if not interrupted:  # a real SIGINT, as the terminal sends it, while a scene is in flight
+            interrupted.append(result.scene_id)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the signal lands here, in the main thread
+
+    report = run_backfill(
+        plan(), client=dask_client, database_url=database_url, max_concurrent=2, progress=ctrl_c
+    )
+    assert report.interrupted
+    counts = report.counts()
+    # the scene in flight when Ctrl-C came was finished (stored, or failed for the broken
+    # one); nothing else was started
+    assert counts["stored"] + counts.get("failed", 0) == 2 and counts["not-started"] == 3
+    assert not [r for r in _runs(database_url) if r.success is None]
+    with engine_for(database_url).connect() as conn:
+        log = conn.execute(
+            sa.text("SELECT trigger_logs FROM trigger WHERE id = :id"), {"id": report.trigger_id}
+        ).scalar_one()
+    assert "backfill stopped" in log
+
+    rest = run_backfill(plan(), client=dask_client, database_url=database_url, max_concurrent=2)
+    assert not rest.interrupted and rest.counts()["stored"] == 4 - counts["stored"]
+    assert _successes(database_url) == Counter(catalog.good)

@@ -17,7 +17,10 @@
    provider's own statements) runs from as many threads straight on the database.
 
 Printed: requests, requests per second, p50 and p95 latency (ms) per kind, HTTP and raw SQL side
-by side, and the load time. Targets: p95 <= 250 ms and >= 100 requests/s over HTTP.
+by side, and the load time. Also the CPU time per request of the server, the database and the
+load generator together, and what it allows on idle cores: on a shared machine (other jobs
+running) wall-clock figures measure the neighbours too. Targets: p95 <= 250 ms and >= 100
+requests/s over HTTP.
 """
 
 from __future__ import annotations
@@ -240,6 +243,28 @@ def request_params(kind: str, rng: random.Random, scenes: list[Scene], slicks: i
     return {"id": rng.randint(1, slicks)}
 
 
+class CpuMeter:
+    """CPU seconds used by some process trees (the server's, the database's, this one)."""
+
+    def __init__(self, *pids: int):
+        import psutil
+
+        self.roots = [psutil.Process(pid) for pid in pids]
+
+    def seconds(self) -> float:
+        import psutil
+
+        total = 0.0
+        for root in self.roots:
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                total += times.user + times.system
+        return total
+
+
 def _percentiles(latencies: list[float]) -> tuple[float, float]:
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -396,10 +421,12 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="slickwatch-bench-") as folder:
         process, base = _serve(url, workers=args.workers, data_dir=Path(folder))
+        meter = CpuMeter(process.pid, cluster.status().pid, os.getpid())
         try:
             for kind in KINDS:
                 warm = dict(clients=args.clients, seconds=2, scenes=scenes, slicks=args.slicks)
                 asyncio.run(_http_run(base, kind, **warm))
+                cpu_before = meter.seconds()
                 n, elapsed, latencies, errors = asyncio.run(
                     _http_run(
                         base,
@@ -410,6 +437,7 @@ def main() -> None:
                         slicks=args.slicks,
                     )
                 )
+                cpu = (meter.seconds() - cpu_before) / max(n, 1)
                 sn, selapsed, slatencies = _sql_run(
                     statement_for,
                     url,
@@ -419,7 +447,7 @@ def main() -> None:
                     scenes=scenes,
                     slicks=args.slicks,
                 )
-                results.append((kind, n, elapsed, latencies, errors, sn, selapsed, slatencies))
+                results.append((kind, n, elapsed, latencies, errors, cpu, sn, selapsed, slatencies))
                 p50, p95 = _percentiles(latencies)
                 _log(f"  {kind}: {n / elapsed:.0f} req/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms")
         finally:
@@ -444,6 +472,8 @@ def main() -> None:
         "HTTP p50 ms",
         "HTTP p95 ms",
         "errors",
+        "CPU ms/req",
+        "req/s on free cores",
         "SQL req/s",
         "SQL p50 ms",
         "SQL p95 ms",
@@ -451,7 +481,8 @@ def main() -> None:
         ">= 100 req/s",
     ):
         table.add_column(column, justify="right")
-    for kind, n, elapsed, latencies, errors, sn, selapsed, slatencies in results:
+    cores = os.cpu_count() or 1
+    for kind, n, elapsed, latencies, errors, cpu, sn, selapsed, slatencies in results:
         p50, p95 = _percentiles(latencies)
         s50, s95 = _percentiles(slatencies)
         table.add_row(
@@ -461,6 +492,8 @@ def main() -> None:
             f"{p50:.1f}",
             f"{p95:.1f}",
             str(errors),
+            f"{cpu * 1000:.1f}",
+            f"{cores / cpu:.0f}" if cpu > 0 else "",
             f"{sn / selapsed:.0f}",
             f"{s50:.1f}",
             f"{s95:.1f}",
@@ -468,6 +501,11 @@ def main() -> None:
             "yes" if n / elapsed >= 100 else "NO",
         )
     Console(width=160).print(table)
+    _log(
+        "CPU ms/req: CPU time of the server, the database and the load generator together, per "
+        f"request; req/s on free cores = {cores} cores / that (what an idle machine would "
+        f"serve). Load average at the end: {os.getloadavg()[0]:.1f} on {cores} cores."
+    )
     if load_seconds is not None:
         _log(f"bulk load of {args.slicks:,} slicks (with index rebuild): {load_seconds:.0f} s")
 

@@ -33,6 +33,7 @@ from service.jobs import JobManager
 from service.ogc import OgcApi
 from service.ogc_config import public_url, pygeoapi_config, write_config
 from service.openapi import build_openapi
+from service.provider import service_engine
 from service.review_routes import ReviewRoutes
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             jobs.close()
+            service_engine(url).dispose()
 
     app = Starlette(
         routes=[

@@ -144,6 +144,102 @@ def _block_info(result: Any) -> tuple[int, int, dict, dict]:
     return result.row, result.col, result.edges, result.pixels
 
 
+@dataclass
+class Plan:
+    """The lazy graph of one scene, before anything is computed."""
+
+    card_path: Path
+    """The model card."""
+    card: Any
+    """The loaded card."""
+    grid: Grid
+    """The working grid."""
+    chunk: int
+    """Chunk edge after rounding to the network's size multiple, pixels."""
+    chunks: tuple[tuple[int, ...], tuple[int, ...]]
+    """Block sizes along y and x."""
+    halo: int
+    """Halo of the inference blocks, pixels."""
+    gpu: bool
+    """Whether the inference tasks ask for the ``GPU`` resource."""
+    results: list[Any]
+    """One delayed :class:`pipeline.vectorize.BlockResult` per block."""
+
+    @property
+    def model_input_px(self) -> int:
+        """Pixels the network sees (every block one haloed, padded tile)."""
+        from pipeline.infer import model_input_pixels
+
+        return model_input_pixels(self.chunks, halo=self.halo, multiple=self.card.size_multiple)
+
+
+def plan_scene(
+    scene: Scene,
+    *,
+    model: str | Path | None = None,
+    options: Options | None = None,
+    gpu: bool = False,
+) -> Plan:
+    """Steps 2-5 as a lazy Dask graph: load, prepare, infer, vectorize.
+
+    Args:
+        scene: the scene.
+        model: the model card (file or folder); ``None``: the shipped model.
+        options: resolution, chunk size, buffers.
+        gpu: annotate the inference tasks with ``resources={"GPU": 1}``.
+
+    Raises:
+        GridError: bad resolution or chunk size.
+        RasterReadError: an asset is missing, unreadable or not georeferenced.
+    """
+    from model.card import ModelCard
+    from pipeline.infer import InferSpec, infer, round_up
+    from pipeline.load import load_scene
+    from pipeline.prepare import layer_polarizations, prepare
+    from pipeline.vectorize import Thresholds, vectorize_blocks
+
+    options = options or Options()
+    card_path = model_card_path(model)
+    card = ModelCard.load(card_path)
+    if options.chunks < 16:
+        raise GridError(f"A chunk size of {options.chunks} px is too small: use 256 or more.")
+    multiple = card.size_multiple
+    halo = round_up(max(card.receptive_field_px, 1), multiple)
+    chunk = round_up(options.chunks, multiple)
+    if not math.isclose(card.resolution_m, options.resolution, rel_tol=0.05):
+        logger.warning(
+            "model %s:%s was trained at %s m; running at %s m",
+            card.name,
+            card.version,
+            card.resolution_m,
+            options.resolution,
+        )
+    grid = scene_grid(scene, resolution=options.resolution)
+    ychunks = _axis_chunks(grid.shape[0], chunk, minimum=halo)
+    xchunks = _axis_chunks(grid.shape[1], chunk, minimum=halo)
+    raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunk)
+    if raw.data.chunks[1:] != (ychunks, xchunks):
+        raw = raw.chunk({"y": ychunks, "x": xchunks})
+    layers, context = prepare(
+        raw, scene=scene, card=card, grid=grid, land_buffer_m=options.land_buffer_m
+    )
+    spec = InferSpec(
+        model=str(card_path), halo=halo, n_classes=len(card.classes), tile_size=options.tile_size
+    )
+    probs = infer(layers, spec=spec, gpu=gpu)
+    results = vectorize_blocks(probs, context, grid=grid, thresholds=Thresholds.from_card(card))
+    return Plan(
+        card_path=card_path,
+        card=card,
+        grid=grid,
+        chunk=chunk,
+        chunks=(ychunks, xchunks),
+        halo=halo,
+        gpu=gpu,
+        results=results,
+    )
+
+
 def run_detection(
     scene: Scene,
     *,
@@ -163,54 +259,20 @@ def run_detection(
     """
     from distributed import as_completed, get_task_stream
 
-    from model.card import ModelCard
     from pipeline.cluster import has_gpu_workers
     from pipeline.describe import describe
-    from pipeline.infer import InferSpec, infer, model_input_pixels, no_fusion, round_up
-    from pipeline.load import load_scene
-    from pipeline.prepare import layer_polarizations, prepare
+    from pipeline.infer import no_fusion
     from pipeline.stitch import group_slicks, merge_seams
-    from pipeline.vectorize import Thresholds, empty_parts, vectorize_blocks
+    from pipeline.vectorize import empty_parts
 
     options = options or Options()
     report = progress or (lambda step, done, total: None)
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
-
-    card_path = model_card_path(model)
-    card = ModelCard.load(card_path)
-    if options.chunks < 16:
-        raise GridError(f"A chunk size of {options.chunks} px is too small: use 256 or more.")
-    multiple = card.size_multiple
-    halo = round_up(max(card.receptive_field_px, 1), multiple)
-    chunk = round_up(options.chunks, multiple)
-    if not math.isclose(card.resolution_m, options.resolution, rel_tol=0.05):
-        logger.warning(
-            "model %s:%s was trained at %s m; running at %s m",
-            card.name,
-            card.version,
-            card.resolution_m,
-            options.resolution,
-        )
-    grid: Grid = scene_grid(scene, resolution=options.resolution)
-    ychunks = _axis_chunks(grid.shape[0], chunk, minimum=halo)
-    xchunks = _axis_chunks(grid.shape[1], chunk, minimum=halo)
-
     report("graph", 0, 1)
-    raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunk)
-    if raw.data.chunks[1:] != (ychunks, xchunks):
-        raw = raw.chunk({"y": ychunks, "x": xchunks})
-    layers, context = prepare(
-        raw, scene=scene, card=card, grid=grid, land_buffer_m=options.land_buffer_m
-    )
-    gpu = has_gpu_workers(client)
-    spec = InferSpec(
-        model=str(card_path), halo=halo, n_classes=len(card.classes), tile_size=options.tile_size
-    )
-    probs = infer(layers, spec=spec, gpu=gpu)
-
-    thresholds = Thresholds.from_card(card)
-    results = vectorize_blocks(probs, context, grid=grid, thresholds=thresholds)
+    plan = plan_scene(scene, model=model, options=options, gpu=has_gpu_workers(client))
+    card, grid, halo, results = plan.card, plan.grid, plan.halo, plan.results
+    ychunks, xchunks = plan.chunks
     ny, nx = len(ychunks), len(xchunks)
     timings["build_graph"] = round(time.perf_counter() - t_start, 3)
 
@@ -250,7 +312,7 @@ def run_detection(
         "land_px": pixels["land"],
         "nodata_px": pixels["nodata"],
         "blocks": ny * nx,
-        "model_input_px": model_input_pixels((ychunks, xchunks), halo=halo, multiple=multiple),
+        "model_input_px": plan.model_input_px,
     }
     statistics["inference_amplification"] = round(
         statistics["model_input_px"] / max(grid.pixels, 1), 4
@@ -289,12 +351,12 @@ def run_detection(
     timings["total"] = round(time.perf_counter() - t_start, 3)
     parameters = {
         **options.as_dict(),
-        "chunk_size_px": chunk,
-        "model": {"name": card.name, "version": card.version, "card": str(card_path)},
+        "chunk_size_px": plan.chunk,
+        "model": {"name": card.name, "version": card.version, "card": str(plan.card_path)},
         "halo_px": halo,
         "thresholds": card.thresholds.model_dump(),
         "grid": {"epsg": grid.epsg, "shape": list(grid.shape), "x0": grid.x0, "y0": grid.y0},
-        "gpu": gpu,
+        "gpu": plan.gpu,
     }
     statistics["classes"] = described["slick_class"].value_counts().to_dict()
     return Detection(

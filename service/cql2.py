@@ -13,7 +13,7 @@ goes to the provider as written:
 - Text that does not parse as CQL2 but as ECQL, and names no language, stays in ``filter`` for
   pygeoapi's ECQL parser, so ECQL keeps working.
 - :func:`restore_filter_links` turns the provider parameter in the ``next``/``prev``/alternate links
-  of a JSON answer back into ``filter`` + ``filter-lang``.
+  of a JSON answer back into ``filter-lang`` + ``filter``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pygeofilter import ast as cql_ast
 from pygeofilter import values
@@ -137,19 +136,18 @@ def rewrite_filter_params(params: Sequence[tuple[str, str]]) -> list[tuple[str, 
     return out
 
 
-def restore_filter_links(content: dict[str, Any]) -> dict[str, Any]:
-    """``content`` with the provider's filter parameter in its links written as OGC ones."""
-    for link in content.get("links", ()):
-        href = link.get("href")
-        if not isinstance(href, str) or ("filter-cql2-" not in href):
-            continue
-        parts = urlsplit(href)
-        query = []
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key in (CQL2_TEXT, CQL2_JSON):
-                query.append(("filter", value))
-                query.append(("filter-lang", "cql2-text" if key == CQL2_TEXT else "cql2-json"))
-            else:
-                query.append((key, value))
-        link["href"] = urlunsplit(parts._replace(query=urlencode(query)))
-    return content
+def restore_filter_links(body: bytes) -> bytes:
+    """A JSON answer whose links name the provider's filter parameter, with OGC ones instead.
+
+    pygeoapi writes the links after the features, and a JSON string cannot hold an unescaped
+    ``"links":``, so only the text after the last ``"links":`` is touched; the provider parameter
+    becomes ``filter-lang=...&filter=`` followed by the same (already URL-encoded) value. This
+    avoids decoding and re-encoding a page of features.
+    """
+    start = body.rfind(b'"links":')
+    if start < 0:
+        return body
+    tail = body[start:]
+    for name, language in ((CQL2_TEXT, "cql2-text"), (CQL2_JSON, "cql2-json")):
+        tail = tail.replace(f"{name}=".encode(), f"filter-lang={language}&filter=".encode())
+    return body[:start] + tail

@@ -42,6 +42,10 @@ class UnknownJob(ServiceError):
     """No job with that id."""
 
 
+class SceneNotRelevant(ServiceError):
+    """The relevancy filter rejects the scene and the request did not force the run."""
+
+
 class JobsUnavailable(ServiceError):
     """Scene jobs cannot run here (the pipeline or the Dask cluster is missing)."""
 

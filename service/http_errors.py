@@ -24,6 +24,7 @@ from service.errors import (
     InvalidKey,
     JobsUnavailable,
     MissingScope,
+    SceneNotRelevant,
     UnknownJob,
 )
 
@@ -36,6 +37,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     MissingScope: HTTPStatus.FORBIDDEN,
     UnknownJob: HTTPStatus.NOT_FOUND,
     JobsUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    SceneNotRelevant: HTTPStatus.UNPROCESSABLE_ENTITY,
     UnknownSlick: HTTPStatus.NOT_FOUND,
     InactiveSlick: HTTPStatus.CONFLICT,
     ReviewConflict: HTTPStatus.CONFLICT,

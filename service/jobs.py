@@ -36,7 +36,7 @@ from schema.database import engine_for
 from schema.settings import Settings
 from service.auth import Gate
 from service.bodies import RequestBody, read_body
-from service.errors import BadRequest, JobsUnavailable, UnknownJob
+from service.errors import BadRequest, JobsUnavailable, SceneNotRelevant, UnknownJob
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ class OrchestrateBody(RequestBody):
         if (self.scene_id is None) == (self.stac_item is None):
             raise ValueError("give either scene_id or stac_item (a STAC item, or its URL)")
         return self
-
-
-class NotRelevant(BadRequest):
-    """The relevancy filter rejects the scene and ``force`` was not asked for."""
 
 
 @dataclass
@@ -277,7 +273,7 @@ class JobManager:
         if body.dry_run:
             return planned, None
         if not planned["relevant"] and not body.force:
-            raise NotRelevant(
+            raise SceneNotRelevant(
                 f"Scene {scene.scene_id} is not relevant ({'; '.join(planned['reasons'])}); "
                 'nothing was queued. Send "force": true to run it anyway.'
             )

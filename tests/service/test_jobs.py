@@ -130,3 +130,19 @@ def test_a_job_runs_a_scene_and_reports_its_run_and_slicks(
         assert run["properties"]["trigger"] == job_id
         assert run["properties"]["success"] is True
         assert run["properties"]["slick_count"] == len(status["slick_ids"])
+
+
+def test_a_scene_on_land_is_not_queued(served, tmp_path) -> None:
+    from catalog.simulate import SimulationConfig, write_scene
+
+    item = write_scene(SimulationConfig(seed=1, shape=(128, 128), center=(10.0, 50.0)), tmp_path)
+    before = _counts(served)
+    dry = _post(served, {"stac_item": item.get_self_href(), "dry_run": True}).json()
+    assert dry["relevant"] is False
+    assert "land" in " ".join(dry["reasons"])
+    assert dry["plan"]["will_run"] is False
+    refused = _post(served, {"stac_item": item.get_self_href()})
+    assert refused.status_code == 422
+    assert "not relevant" in refused.json()["description"]
+    assert "force" in refused.json()["description"]
+    assert _counts(served) == before

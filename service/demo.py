@@ -39,6 +39,8 @@ class DemoSummary:
     """Scenes per outcome (``stored``, ``failed``, ``done``, ``irrelevant``, ...)."""
     slicks_per_class: dict[str, int]
     """Active slicks of the demo scenes per class short name."""
+    served: int
+    """Of those, the oil slicks the API and the map serve (``slick_plus``: not NOT_OIL)."""
     failures: dict[str, str]
     """Failed scene -> its reason and error."""
     real_scene: bool
@@ -83,6 +85,17 @@ def build_catalog(folder: Path, *, real_dir: Path) -> tuple[Path, bool]:
         )
         return root, False
     return write_demo_catalog(folder, real_dir=real_dir, overwrite=True), True
+
+
+def served_slicks(database_url: str, scene_ids: list[str]) -> int:
+    """Slicks of these scenes in ``slick_plus`` (what the API serves)."""
+    import sqlalchemy as sa
+
+    from schema.database import engine_for
+
+    query = sa.text("SELECT count(*) FROM slick_plus WHERE scene_id = ANY(:ids)")
+    with engine_for(database_url).connect() as conn:
+        return int(conn.execute(query, {"ids": scene_ids}).scalar_one())
 
 
 def slicks_per_class(database_url: str, scene_ids: list[str]) -> dict[str, int]:
@@ -167,11 +180,13 @@ def run_demo(
         failures = {r.scene_id: f"{r.reason}: {r.error}" for r in report.with_status("failed")}
     seconds["backfill"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_start
+    scene_ids = [c.scene_id for c in plan.candidates]
     return DemoSummary(
         catalog=root,
         database_url=url,
         scenes=counts,
-        slicks_per_class=slicks_per_class(url, [c.scene_id for c in plan.candidates]),
+        slicks_per_class=slicks_per_class(url, scene_ids),
+        served=served_slicks(url, scene_ids),
         failures=failures,
         real_scene=has_real,
         seconds={k: round(v, 1) for k, v in seconds.items()},
@@ -198,7 +213,8 @@ def print_summary(summary: DemoSummary, *, console: Any) -> None:
     table.add_row(
         "slicks",
         f"{sum(per_class.values())}"
-        + (": " + ", ".join(f"{k} {v}" for k, v in per_class.items()) if per_class else ""),
+        + (": " + ", ".join(f"{k} {v}" for k, v in per_class.items()) if per_class else "")
+        + f" ({summary.served} oil slicks on the map and the API)",
     )
     for scene_id, why in summary.failures.items():
         table.add_row("failed", f"{scene_id}: {why}")

@@ -127,6 +127,7 @@ def test_demo_fills_postgis_and_serves_the_slicks(demo_env: dict[str, str], tmp_
     assert sum(per_class.values()) == printed_slicks > 0
     for name, n in per_class.items():
         assert f"{name} {n}" in out
+    assert f"({public} oil slicks on the map and the API)" in out
 
     # again, serving: nothing is run twice, and the API serves what the database holds
     port = free_port()

@@ -7,8 +7,9 @@ Two readers, one result (float32, NaN nodata, the asset's own units: DN or linea
 - raw GRD measurement files, georeferenced by ground control points, go through
   :class:`GcpRaster`, a lazily opened, picklable array that warps with the GCP polynomial.
 
-Resampling keeps the mean of the backscattered power: DN are resampled by their root mean square
-(``sigma0 = DN²/K²``, so the RMS of DN gives the mean sigma0 after calibration), sigma0 by the mean.
+Downsampling keeps the mean of the backscattered power: DN are resampled by their root mean square
+(``sigma0 = DN²/K²``, so the RMS of DN gives the mean sigma0 after calibration), sigma0 by the mean;
+upsampling is bilinear (:func:`resampling_for`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import pyproj
 import rasterio
 import shapely
 import xarray as xr
@@ -52,9 +54,39 @@ size (measured on the real scene: up to 22 DN apart otherwise).
 """
 
 
-def resampling_for(asset: Asset) -> Resampling:
-    """RMS for digital numbers (mean power after calibration), mean for linear sigma0."""
+def resampling_for(asset: Asset, *, source_m: float | None, resolution: float) -> Resampling:
+    """How to bring an asset to the working resolution.
+
+    Downsampling (source pixels smaller than the working ones, e.g. 10 m GRD to 80 m) keeps the
+    mean power: RMS of DN (``sigma0 = DN²/K²``), mean of sigma0. Upsampling (e.g. the 200 m real
+    test scene to 80 m) interpolates bilinearly, as the model's own real-scene check does; an
+    area kernel would only repeat each source pixel in blocks.
+    """
+    if source_m is not None and source_m > resolution * 1.25:
+        return Resampling.bilinear
     return Resampling.rms if asset.kind == "dn" else Resampling.average
+
+
+def gcp_pixel_size_m(gcps: list[GroundControlPoint]) -> float | None:
+    """Mean ground size (metres) of a pixel of a raster georeferenced by GCPs in EPSG:4326."""
+    if len(gcps) < 2:
+        return None
+    geod = pyproj.Geod(ellps="WGS84")
+    ratios = []
+    by_row: dict[float, list[GroundControlPoint]] = {}
+    for g in gcps:
+        by_row.setdefault(round(g.row, 3), []).append(g)
+    for row in by_row.values():
+        if len(row) >= 2:
+            a, b = min(row, key=lambda g: g.col), max(row, key=lambda g: g.col)
+            if b.col > a.col:
+                ratios.append(geod.inv(a.x, a.y, b.x, b.y)[2] / (b.col - a.col))
+    first, last = min(gcps, key=lambda g: g.row), max(gcps, key=lambda g: g.row)
+    if last.row > first.row:
+        near = min(gcps, key=lambda g: (abs(g.col - first.col), -g.row))
+        if near.row > first.row:
+            ratios.append(geod.inv(first.x, first.y, near.x, near.y)[2] / (near.row - first.row))
+    return float(np.mean(ratios)) if ratios else None
 
 
 def check_asset(asset: Asset, *, scene_id: str) -> tuple[list[GroundControlPoint], Any]:
@@ -312,7 +344,9 @@ def _load_projected(scene: Scene, assets: list[Asset], *, grid: Grid, chunks: in
         resolution=grid.resolution,
         bounds=grid.bounds,
         snap_bounds=False,
-        resampling=resampling_for(assets[0]),
+        resampling=resampling_for(
+            assets[0], source_m=abs(assets[0].transform.a), resolution=grid.resolution
+        ),
         chunksize=chunks,
         dtype=np.dtype("float32"),
         fill_value=np.float32(np.nan),
@@ -352,7 +386,9 @@ def _load_gcps(
             nodata=asset.nodata
             if asset.nodata is not None and not math.isnan(asset.nodata)
             else None,
-            resampling=resampling_for(asset),
+            resampling=resampling_for(
+                asset, source_m=gcp_pixel_size_m(gcps), resolution=grid.resolution
+            ),
         )
         bands.append(
             da.from_array(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,19 @@ def export_model(
     buffer = io.BytesIO()
     torch.save(net.state_dict(), buffer)
     write_atomic(out / weights_name, buffer.getvalue())
-    scripted = torch.jit.script(net)
-    buffer = io.BytesIO()
-    torch.jit.save(scripted, buffer)
+    with warnings.catch_warnings():
+        # TorchScript is deprecated in torch 2.13 but it is what Cerulean and other consumers
+        # load; torch.export has no stable loader for them yet
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.script(net)
+        buffer = io.BytesIO()
+        torch.jit.save(scripted, buffer)
     write_atomic(out / script_name, buffer.getvalue())
 
     cfg = net.config
     if receptive_field_px is None:
         receptive_field_px = measure_receptive_field(
-            net, in_layers=cfg.in_layers, multiple=net.size_multiple, size=192
+            net, in_layers=cfg.in_layers, multiple=net.size_multiple
         )
     card = ModelCard(
         name=name,

@@ -161,7 +161,7 @@ def flops_per_pixel(module: nn.Module, *, in_layers: int, size: int = 64) -> flo
 
 
 def measure_receptive_field(
-    module: nn.Module, *, in_layers: int, size: int = 256, multiple: int = 8, trials: int = 2
+    module: nn.Module, *, in_layers: int, size: int = 96, multiple: int = 8, trials: int = 2
 ) -> int:
     """Smallest radius ``r`` (pixels) such that an output pixel depends only on inputs within ``r``.
 
@@ -169,8 +169,16 @@ def measure_receptive_field(
     grid) the inputs farther than ``r`` (Chebyshev distance) are replaced by other random values
     and the centre's output must stay the same (float64, so rounding cannot hide a dependence).
     This is the halo a block needs, when it starts on the pooling grid, for its interior to equal
-    a whole-image run.
+    a whole-image run. ``size`` is the probe image's edge; it doubles until the radius fits.
     """
+    while True:
+        radius = _measure(module, in_layers=in_layers, size=size, multiple=multiple, trials=trials)
+        if radius < size // 2 - multiple:
+            return radius
+        size *= 2
+
+
+def _measure(module: nn.Module, *, in_layers: int, size: int, multiple: int, trials: int) -> int:
     net = _float64_copy(module)
     rng = np.random.default_rng(0)
     worst = 0

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,9 @@ def _load_module(card: ModelCard, path: Path, device: str):  # -> torch.nn.Modul
         module = SlickNet(NetworkConfig.from_dict(card.network))
         module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     else:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13, still loads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
     _loads += 1
     logger.info("loaded model %s:%s from %s on %s", card.name, card.version, path, device)
     return module.to(device).eval()
@@ -149,7 +152,8 @@ def _tiling(length: int, *, tile: int, overlap: int, multiple: int) -> _Tiling:
     """Tiles of equal size (a multiple of ``multiple``, at most ``tile``) covering ``length``.
 
     Consecutive tiles overlap by at least ``overlap`` pixels; origins are multiples of ``multiple``
-    so the network's pooling grid is the same in every tile.
+    so the network's pooling grid is the same in every tile, and the last tile ends where a
+    whole-image run's padding (to a multiple of ``multiple``) ends, so edges match it too.
     """
     padded_len = _round_up(length, multiple)
     if padded_len <= tile:
@@ -157,10 +161,8 @@ def _tiling(length: int, *, tile: int, overlap: int, multiple: int) -> _Tiling:
     n = math.ceil((padded_len - overlap) / (tile - overlap))
     size = _round_up(math.ceil((padded_len - overlap) / n) + overlap, multiple)
     stride = size - overlap
-    stride -= stride % multiple
-    n = math.ceil((padded_len - size) / stride) + 1
-    origins = tuple(i * stride for i in range(n))
-    return _Tiling(origins, size, origins[-1] + size)
+    origins = (*range(0, padded_len - size, stride), padded_len - size)
+    return _Tiling(origins, size, padded_len)
 
 
 def _round_up(value: int, multiple: int) -> int:

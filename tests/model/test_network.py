@@ -1,0 +1,58 @@
+"""The network: shapes, the measured receptive field, parameter and FLOP counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model.network import (
+    NetworkConfig,
+    SlickNet,
+    count_parameters,
+    flops_per_pixel,
+    measure_receptive_field,
+)
+
+
+@pytest.mark.parametrize("stem", [1, 2])
+def test_output_shape_and_size_multiple(stem: int, make_net) -> None:
+    net = make_net(stem=stem)
+    assert net.size_multiple == stem * 4
+    out = net(torch.zeros(2, 1, 48, 64))
+    assert out.shape == (2, 4, 48, 64)
+
+
+def test_receptive_field_is_exact(make_net) -> None:
+    """Inputs farther than the measured radius never change an output pixel; at the radius they
+    can (for some pooling-grid offset)."""
+    net = make_net(stem=1).double()
+    r = measure_receptive_field(net, in_layers=1, multiple=net.size_multiple, size=96)
+    assert 5 < r < 30
+    rng = np.random.default_rng(3)
+    size = 96
+    yy, xx = np.mgrid[0:size, 0:size]
+    changed_at_r = False
+    with torch.no_grad():
+        for c in range(44, 44 + net.size_multiple):
+            base = torch.from_numpy(rng.standard_normal((1, 1, size, size)))
+            ref = net(base)[0, :, c, c]
+            dist = np.maximum(abs(yy - c), abs(xx - c))
+            noise = torch.from_numpy(rng.standard_normal((1, 1, size, size)) * 3)
+            beyond = net(torch.where(torch.from_numpy(dist > r), noise, base))[0, :, c, c]
+            assert torch.equal(beyond, ref)
+            ring = net(torch.where(torch.from_numpy(dist == r), noise, base))[0, :, c, c]
+            changed_at_r |= not torch.allclose(ring, ref, rtol=0, atol=1e-9)
+    assert changed_at_r
+
+
+def test_counts() -> None:
+    net = SlickNet(NetworkConfig(widths=(8, 16), local_contrast_px=0))
+    # convs: 1->8, 8->8, 8->16, 16->16, up 16->8 (2x2), 16->8, 8->8, head 8->4 (+ BN)
+    weights = 9 * (8 + 64 + 128 + 256 + 128 + 64) + 4 * 16 * 8 + 8 * 4
+    biases_and_bn = 8 + 4 + 2 * (8 + 8 + 16 + 16 + 8 + 8)
+    assert count_parameters(net) == weights + biases_and_bn
+    flops = flops_per_pixel(net, in_layers=1, size=32)
+    full = 9 * (8 + 64 + 64 * 2 + 64) + 8 * 4  # full-resolution convs and head, per pixel
+    quarter = (9 * (128 + 256) + 4 * 16 * 8) / 4  # half-resolution convs; the up-conv per input px
+    assert flops == pytest.approx(2 * (full + quarter))

@@ -8,10 +8,10 @@ Sound behind Cape Hatteras) are where a second field rises within some kilometre
 barrier island follows the shore some kilometres out to sea, with a lagoon behind it.
 
 Land backscatter (VV; VH is 5.5 dB lower) is a patchwork like real land at C band: regional
-variation (forest, farmland: +-2 dB over tens of kilometres), rectangular parcels (fields, 150-900
-m, +-2.5 dB), towns (+6 to +12 dB, with bright points), wetlands and marsh along the shore (-6 dB)
-and bright dunes and houses on barrier islands. Around -9 dB median, -15 to 0 dB, as on the real
-scene.
+variation (forest, farmland: +-2 dB over tens of kilometres), rectangular parcels (fields,
+100-600 m, +-1.7 dB), towns (+2.5 dB, with corner reflectors up to +16 dB), wetlands and marsh
+along the shore (-6 dB) and bright dunes and houses on barrier islands. Around -9 dB median, -15
+to 0 dB, as on the real scene.
 """
 
 from __future__ import annotations
@@ -114,6 +114,28 @@ class Coast:
             + np.float32(self.roughness) * noise
         )
 
+    def _smooth_field(
+        self, a: np.ndarray, s: np.ndarray, rows: np.ndarray, cols: np.ndarray, pixel_size: float
+    ) -> np.ndarray:
+        """``F`` without the octaves under 1.6 km: the line a barrier island follows (islands are
+        shaped by longshore drift, smoother than the mainland shore)."""
+        n = math.radians(self.normal)
+        da = a - np.float32(self.origin[0])
+        ds = s - np.float32(self.origin[1])
+        proj = da * np.float32(math.cos(n)) + ds * np.float32(math.sin(n))
+        along = -da * np.float32(math.sin(n)) + ds * np.float32(math.cos(n))
+        spacing = tuple(o / pixel_size for o in _OCTAVES_M)
+        weights = tuple(
+            w if o >= 1_600.0 else 0.0 for o, w in zip(_OCTAVES_M, _WEIGHTS, strict=True)
+        )
+        noise = fractal_noise(self.seed, _STREAM, rows, cols, spacing, weights)
+        return (
+            proj
+            + np.float32(self.bend) * along * along
+            - np.float32(self.offset)
+            + np.float32(self.roughness) * noise
+        )
+
     def fine_bound(self) -> float:
         """Largest change (metres, about 4 sigma) the octaves under 5 km can add to ``F``."""
         return (
@@ -184,7 +206,8 @@ class Coast:
                 wiggle = np.float32(0.45 * half) * lattice_noise(
                     self.seed, _STREAM + 7, rows, cols, 3000.0 / pixel_size
                 )
-            band = np.float32(half) + wiggle - np.abs(f + np.float32(dist))
+            line = f if coarse else self._smooth_field(a, s, rows, cols, pixel_size)
+            band = np.float32(half) + wiggle - np.abs(line + np.float32(dist))
             barrier = np.clip(band / scale + np.float32(0.5), 0.0, 1.0)
             land = np.maximum(land, barrier)
         if self.islands:
@@ -241,9 +264,11 @@ class Coast:
         level = np.float32(np.sqrt(2.0) * _erfinv(1.0 - 2.0 * self.towns))
         town = _smoothstep((town_noise - level) / np.float32(0.35))
         if town.any():
+            # buildings: most blocks a few dB up, a few corner reflectors far brighter
             block = np.float32(max(60.0, pixel_size))
             points = _hash_uniform(np.floor(a / block), np.floor(s / block), seed + 1)
-            bright = np.float32(8.0) + np.float32(6.0) * (points - np.float32(0.5))
+            points *= points
+            bright = np.float32(2.5) + np.float32(14.0) * points * points
             out += town * bright
         # marsh and wetlands along the shore; dunes and houses on barrier islands
         wet = fractal_noise(seed, _STREAM + 22, rows, cols, (3_000.0 / pixel_size,), (1.0,))
@@ -273,7 +298,7 @@ def plan_coast(
     """A coast crossing a raster of ``extent`` metres (its smaller side), covering 5-40 % of it."""
     barrier = None
     if rng.random() < 0.4:
-        barrier = (rng.uniform(2e3, 15e3), rng.uniform(150.0, 700.0))
+        barrier = (rng.uniform(2e3, 15e3), rng.uniform(100.0, 400.0))
     islands = []
     for _ in range(int(rng.integers(0, 4))):
         islands.append(

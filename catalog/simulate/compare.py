@@ -242,8 +242,9 @@ REAL_CALM_SHARE = 0.4
 
 def simulate_like_real(seed: int = 0, *, wind_speed: float = 4.0) -> SimulatedScene:
     """A simulated scene like the real one: same size, 200 m pixels, swath geometry, place, pass and
-    time, a coastline, one vessel slick and the real scene's calm share
-    (:data:`REAL_CALM_SHARE`); ``wind_speed`` is the scene-mean wind (m/s) of the open sea."""
+    time, a coastline, the real scene's calm share (:data:`REAL_CALM_SHARE`) and three vessel slicks
+    (a slick in calm water does not show, as on real scenes; with three, one at least shows in
+    wind, like the real one); ``wind_speed`` is the scene-mean wind (m/s) of the open sea."""
     config = SimulationConfig(
         seed=seed,
         shape=(969, 1274),
@@ -254,7 +255,7 @@ def simulate_like_real(seed: int = 0, *, wind_speed: float = 4.0) -> SimulatedSc
         pass_direction="ASCENDING",
         wind_speed=wind_speed,
         wind_direction=20.0,
-        slicks={"VESSEL": 1, "INFRA": 0, "NATURAL": 0},
+        slicks={"VESSEL": 3, "INFRA": 0, "NATURAL": 0},
         land=True,
         extra={"calm": REAL_CALM_SHARE},
     )

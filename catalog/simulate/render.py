@@ -13,7 +13,8 @@ and its damping ``D`` at the local wind. So thin slicks are labelled where they 
 pixel at that pixel size, slicks in calm water (where the sea is already at the noise floor) or in
 strong wind are not labelled, and the label matches the darkening a model can see. Look-alike pixels
 are those darkened by 1.5 dB or more by a look-alike feature, plus sea with wind under
-:data:`~catalog.simulate.wind.LOW_WIND_MS` (dark on its own), never oil or land.
+:data:`~catalog.simulate.wind.LOW_WIND_MS` (dark on its own; the wind without its kilometre-scale
+texture decides, so low-wind areas are labelled as whole regions), never oil or land.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     px = raster.pixel_size
     a, s = raster.frame_coords(rows, cols)
     valid = swath.valid(a, s)
-    theta, vv_db, vh_db, speed = wind.windows(("incidence", "vv_db", "vh_db", "speed"), rows, cols)
+    theta, vv_db, vh_db, speed = wind.windows(
+        ("incidence", "vv_db", "vh_db", "base_speed"), rows, cols
+    )
     if plan.wind.has_rain:
         la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (< 0 darkens)
     else:

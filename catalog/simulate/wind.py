@@ -109,6 +109,9 @@ class WindField:
     """The raster the nodes are laid on."""
     speed: np.ndarray = field(repr=False)
     """10 m wind speed (m/s), texture included."""
+    base_speed: np.ndarray = field(repr=False)
+    """10 m wind speed (m/s) without the kilometre-scale texture: what decides whether a place
+    is a low-wind area (a look-alike), so that those areas are whole regions, not speckles."""
     vv_db: np.ndarray = field(repr=False)
     """Clean VV sigma0 (dB)."""
     vh_db: np.ndarray = field(repr=False)
@@ -293,7 +296,7 @@ def build_wind(
     calm_share = 0.0
     if lookalikes:
         # calm areas: the large dark regions of real scenes, elongated along the wind
-        suits = float(np.interp(mean_speed, [5.0, 8.0, 11.0], [1.4, 0.6, 0.15]))
+        suits = float(np.interp(mean_speed, [5.0, 8.0, 10.5], [1.4, 0.5, 0.0]))
         calm_share = float(np.clip(rng.beta(1.2, 3.0) * suits, 0.0, 0.55))
         if asked is not None:
             calm_share = float(np.clip(asked, 0.0, 0.9))
@@ -319,7 +322,8 @@ def build_wind(
     u_c = sea_node_position(np.arange(shape[1]), spacing) / c_spacing
     a_n, s_n = _node_frame(raster, spacing, shape)
     tex, ragged = texture_fields(rng, shape, spacing_m=spacing_m, wind_axis=axis, params=texture)
-    ln_u = bilinear(log_u, u_r, u_c) + tex
+    ln_base = bilinear(log_u, u_r, u_c)  # the wind without its texture, for the labels
+    ln_u = ln_base + tex
     mix = np.zeros(shape, dtype=np.float32)
     if calm_field is not None:
         level = float(np.quantile(calm_field, 1.0 - calm_share))
@@ -331,8 +335,10 @@ def build_wind(
         mix = np.maximum(mix, bilinear(lee, u_r, u_c))
     if mix.any():
         calm = np.log(rng.uniform(0.3, 1.6)) + 0.1 * meso
-        ln_calm = bilinear(calm, u_r, u_c) + np.float32(0.3) * tex
+        calm_base = bilinear(calm, u_r, u_c)
+        ln_calm = calm_base + np.float32(0.3) * tex
         ln_u += mix * (np.minimum(ln_calm, ln_u) - ln_u)
+        ln_base += mix * (np.minimum(calm_base, ln_base) - ln_base)
     turn = np.zeros(shape, dtype=np.float32)
     if lookalikes:
         # atmospheric fronts: a step in wind speed and a turn across a curved, wavy line
@@ -344,10 +350,13 @@ def build_wind(
             along = -da * math.sin(beta) + ds * math.cos(beta)
             v = v + rng.uniform(-1, 1) * along**2 / 200e3 + rng.uniform(500, 3000) * ragged
             side = 1.0 / (1.0 + np.exp(-v / rng.uniform(300, 2500)))
-            ln_u += np.float32(math.log(rng.uniform(0.5, 1.6))) * side.astype(np.float32)
+            step = np.float32(math.log(rng.uniform(0.5, 1.6))) * side.astype(np.float32)
+            ln_u += step
+            ln_base += step
             turn += np.float32(rng.uniform(-40, 40)) * side.astype(np.float32)
     gust, rain_db = _rain(rain_cells, a_n, s_n, ragged)
     ln_u += gust
+    ln_base += gust
     speed = np.exp(ln_u).astype(np.float32)
     np.maximum(speed, np.float32(0.2), out=speed)
 
@@ -358,6 +367,7 @@ def build_wind(
         spacing=spacing,
         raster=raster,
         speed=speed,
+        base_speed=np.exp(ln_base).astype(np.float32),
         vv_db=cmod5n_db(speed, phi, theta),
         vh_db=vh_sigma0_db(speed).astype(np.float32),
         rain_db=rain_db,

@@ -185,6 +185,8 @@ def search(
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``slickwatch`` app."""
+    from catalog.simulate import commands as simulate_commands
+
     app.add_typer(scene_app, name="scene")
     app.command("search")(search)
-    __import__("catalog.simulate.commands", fromlist=["register"]).register(app)
+    simulate_commands.register(app)

@@ -6,14 +6,16 @@
 
 Times are printed as wall clock and as CPU time of the process (user + system): on a shared
 machine the wall clock grows with the load of others, the CPU time much less. The full scene is
-written by a child process; its peak memory is the child's peak resident set
-(``getrusage(RUSAGE_CHILDREN).ru_maxrss``), which counts numpy and GDAL allocations that
-``tracemalloc`` does not see, and covers the COG conversion too.
+written by a child process (with ``--workers`` rendering processes under it); its peak memory is
+the sum of the resident-set peaks (``getrusage(...).ru_maxrss``) of the writer, which also runs
+the COG conversion, and of each worker, counted at the largest worker's peak: an upper bound that
+counts numpy and GDAL allocations that ``tracemalloc`` does not see.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import resource
@@ -40,11 +42,23 @@ def _chips(n: int, size: int, pixel_size: float) -> tuple[list[float], list[floa
     return wall, cpu
 
 
-def _write_full(rows: int, cols: int, pixel_size: float, out: str) -> None:
+def _write_full(rows: int, cols: int, pixel_size: float, workers: int, out: str) -> None:
     from catalog.simulate import SimulationConfig, write_scene
 
     config = SimulationConfig(seed=1, shape=(rows, cols), pixel_size=pixel_size, geometry="grd")
-    write_scene(config, out)
+    write_scene(config, out, workers=workers)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # peak of this process (it also runs the COG conversion) and of its largest rendering worker
+    Path(out, "rusage.json").write_text(
+        json.dumps(
+            {
+                "self_kib": own.ru_maxrss,
+                "worker_kib": kids.ru_maxrss,
+                "cpu_s": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+            }
+        )
+    )
 
 
 def _ms(values: list[float]) -> str:
@@ -62,6 +76,9 @@ def main() -> None:
     parser.add_argument("--size", default="16700x25000", help="full scene ROWSxCOLS")
     parser.add_argument("--pixel-size", type=float, default=10.0, help="full scene pixel size (m)")
     parser.add_argument("--skip-full", action="store_true", help="time chips only")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (full scene)"
+    )
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
@@ -75,22 +92,29 @@ def main() -> None:
     try:
         ctx = multiprocessing.get_context("spawn")
         t = time.perf_counter()
-        child = ctx.Process(target=_write_full, args=(rows, cols, args.pixel_size, out))
+        child = ctx.Process(
+            target=_write_full, args=(rows, cols, args.pixel_size, args.workers, out)
+        )
         child.start()
         child.join()
         elapsed = time.perf_counter() - t
         if child.exitcode != 0:
             raise SystemExit(f"the simulation failed (exit code {child.exitcode})")
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        peak_kib = usage.ru_maxrss
-        cpu_s = usage.ru_utime + usage.ru_stime
+        usage = json.loads(Path(out, "rusage.json").read_text())
+        cpu_s = usage["cpu_s"]
+        # an upper bound of the peak of all processes together: the writer's own peak plus every
+        # worker at the largest worker's peak (ru_maxrss of children is a maximum, not a sum)
+        workers = args.workers if args.workers > 1 else 0
+        peak_kib = usage["self_kib"] + workers * usage["worker_kib"]
         size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
         mpx = rows * cols / 1e6
         print(
             f"full scene {rows}x{cols} @ {args.pixel_size:g} m ({mpx:.0f} Mpx, grd DN + labels, "
             f"COGs): wall {elapsed:.0f} s ({mpx / elapsed:.2f} Mpx/s), CPU {cpu_s:.0f} s "
-            f"({mpx / cpu_s:.2f} Mpx/CPU-s), peak RSS {peak_kib / 1024**2:.2f} GiB "
-            f"(limit 2 GiB), {size / 1024**2:.0f} MiB on disk; load average now "
+            f"({mpx / cpu_s:.2f} Mpx/CPU-s), {args.workers} rendering process(es), peak RSS "
+            f"{peak_kib / 1024**2:.2f} GiB (writer {usage['self_kib'] / 1024**2:.2f} + "
+            f"{workers} x worker {usage['worker_kib'] / 1024**2:.2f}; limit 2 GiB), "
+            f"{size / 1024**2:.0f} MiB on disk; load average now "
             f"{os.getloadavg()[0]:.1f}"
         )
     finally:

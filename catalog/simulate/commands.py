@@ -58,6 +58,7 @@ def simulate_command(
     center: str = typer.Option(None, help="Raster centre LON,LAT; default a sea with traffic."),
     swath_position: float = typer.Option(None, help="Raster centre across the swath, 0..1."),
     window: int = typer.Option(1024, help="Pixels per side rendered at a time."),
+    workers: int = typer.Option(1, min=1, help="Processes rendering windows side by side."),
     overwrite: bool = typer.Option(False, help="Replace a scene of the same id."),
     compare_real: bool = typer.Option(
         False,
@@ -106,6 +107,7 @@ def simulate_command(
                 out,
                 window_size=window,
                 overwrite=overwrite,
+                workers=workers,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except CatalogError as exc:

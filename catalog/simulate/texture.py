@@ -6,7 +6,7 @@ strong wind, several dB near the 2-4 m/s threshold). This module draws them as G
 fields with the spectra those patterns have, on the plan's sea grid (a few hundred metres between
 nodes), by filtering one complex white spectrum with ``scipy.fft``:
 
-- gusts: a shallow power-law spectrum from 250 m to 6 km;
+- gusts: a shallow power-law spectrum from 250 m to 3 km;
 - convective cells (the "mottled" look of unstable air): an isotropic ring at a 1-4 km
   wavelength, skewed so that cells are bright blobs in darker gaps;
 - wind streaks (boundary-layer rolls): a narrow band of wavevectors across the wind at a 0.8-3 km
@@ -65,13 +65,13 @@ def draw_texture(
     amplitude (the ``texture`` expert knob).
     """
     windy = float(np.clip((mean_speed - 3.0) / 3.0, 0.15, 1.0))
-    cells = rng.uniform(0.02, 0.08) if rng.random() < 0.7 else rng.uniform(0.0, 0.02)
+    cells = rng.uniform(0.015, 0.05) if rng.random() < 0.7 else rng.uniform(0.0, 0.015)
     waves = rng.uniform(0.02, 0.07) if rng.random() < 0.35 else 0.0
     return TextureParams(
         gust=float(rng.uniform(0.07, 0.14) * scale),
         cells=float(cells * scale),
         cell_size=float(np.exp(rng.uniform(np.log(1000.0), np.log(4000.0)))),
-        streaks=float(rng.uniform(0.02, 0.09) * windy * scale),
+        streaks=float(rng.uniform(0.015, 0.05) * windy * scale),
         streak_spacing=float(np.exp(rng.uniform(np.log(800.0), np.log(3000.0)))),
         streak_length=float(rng.uniform(10e3, 25e3)),
         waves=float(waves * scale),
@@ -138,9 +138,9 @@ def texture_fields(
         field = scipy.fft.irfft2(white() * amplitude, s=padded, workers=1)
         return _normalized(field[_PAD : _PAD + shape[0], _PAD : _PAD + shape[1]])
 
-    # gusts: a shallow power law from 6 km down to 250 m (the small-scale wind variance that makes
+    # gusts: a shallow power law from 3 km down to 250 m (the small-scale wind variance that makes
     # real VV measure far fewer looks than its speckle alone would give)
-    k_lo, k_hi = np.float32(1 / 6e3), np.float32(1 / 250.0)
+    k_lo, k_hi = np.float32(1 / 3e3), np.float32(1 / 250.0)
     gust = (k * k + k_lo * k_lo) ** np.float32(-1.0 / 3.0) * np.exp(-((k / k_hi) ** 2))
     linear = [(params.gust, gust)]
 
@@ -155,7 +155,7 @@ def texture_fields(
 
     if params.streaks > 0:
         k0 = np.float32(1.0 / params.streak_spacing)
-        band = np.exp(-0.5 * ((np.abs(k_across) - k0) / (0.35 * k0)) ** 2) * np.exp(
+        band = np.exp(-0.5 * ((np.abs(k_across) - k0) / (0.5 * k0)) ** 2) * np.exp(
             -0.5 * (k_along * np.float32(params.streak_length / 3.0)) ** 2
         )
         linear.append((params.streaks, band))

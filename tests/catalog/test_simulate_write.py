@@ -104,7 +104,7 @@ def test_utm_scene_is_sigma0_in_utm_and_resolves(tmp_path: Path) -> None:
 def test_same_config_same_files_and_no_overwrite(tmp_path: Path) -> None:
     cfg = SimulationConfig(seed=23, shape=(300, 300), geometry="grd")
     a = write_scene(cfg, tmp_path / "a")
-    b = write_scene(cfg, tmp_path / "b", window_size=128)
+    b = write_scene(cfg, tmp_path / "b", window_size=128, workers=2)  # two processes, same files
     assert a.id == b.id
     for key in ("vv", "vh", "classes"):
         with rasterio.open(_assets(a)[key]) as x, rasterio.open(_assets(b)[key]) as y:

@@ -182,7 +182,7 @@ def _cluster(workers: int):
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         memory_limit=None,
     )
     return cluster, Client(cluster, set_as_default=False)

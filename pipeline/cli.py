@@ -164,6 +164,9 @@ def _run(
                 scheduler=scheduler, kubernetes=kubernetes, n_workers=workers
             ) as client:
                 bar.update(start, completed=1)
+                link = getattr(client, "dashboard_link", None)
+                if link:
+                    console.print(f"Dask dashboard: {link}")
                 return run_scene(
                     ref,
                     client=client,

@@ -40,7 +40,7 @@ def local_cluster(
         n_workers=workers,
         threads_per_worker=threads_per_worker,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: the dashboard's link is printed, never a clash
         memory_limit=memory_limit,
     )
 

@@ -14,7 +14,8 @@ pixel at that pixel size, slicks in calm water (where the sea is already at the 
 strong wind are not labelled, and the label matches the darkening a model can see. Look-alike pixels
 are those darkened by 1.5 dB or more by a look-alike feature, plus sea with wind under
 :data:`~catalog.simulate.wind.LOW_WIND_MS` (dark on its own; the wind without its kilometre-scale
-texture decides, so low-wind areas are labelled as whole regions), never oil or land.
+texture decides, so low-wind areas are labelled as whole regions), and the band along an
+atmospheric front on its calmer side (where the mean level steps down), never oil or land.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     px = raster.pixel_size
     a, s = raster.frame_coords(rows, cols)
     valid = swath.valid(a, s)
-    theta, vv_db, vh_db, speed = wind.windows(
-        ("incidence", "vv_db", "vh_db", "base_speed"), rows, cols
+    theta, vv_db, vh_db, speed, front = wind.windows(
+        ("incidence", "vv_db", "vh_db", "base_speed", "front"), rows, cols
     )
     if plan.wind.has_rain:
         la_db = -wind.window("rain_db", rows, cols)  # look-alike modulation, dB (< 0 darkens)
@@ -143,7 +144,7 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
         sv, nvd = sea_flat[dark], nv_flat[dark]
         contrast = 10.0 * np.log10((sv + nvd) / (sv * oil[dark] + nvd))
         is_oil[dark] = (contrast >= LABEL_CONTRAST_DB) & sea_ok[dark]
-    lookalike = (speed < LOW_WIND_MS).reshape(-1)
+    lookalike = ((speed < LOW_WIND_MS) | (front > 0.5)).reshape(-1)
     shade = np.flatnonzero(la_flat <= -LABEL_CONTRAST_DB)
     if shade.size:
         sv, nvd = sea_flat[shade], nv_flat[shade]

@@ -112,6 +112,8 @@ class WindField:
     base_speed: np.ndarray = field(repr=False)
     """10 m wind speed (m/s) without the kilometre-scale texture: what decides whether a place
     is a low-wind area (a look-alike), so that those areas are whole regions, not speckles."""
+    front: np.ndarray = field(repr=False)
+    """1 in the band along an atmospheric front on its calmer side (a look-alike), else 0."""
     vv_db: np.ndarray = field(repr=False)
     """Clean VV sigma0 (dB)."""
     vh_db: np.ndarray = field(repr=False)
@@ -340,19 +342,28 @@ def build_wind(
         ln_u += mix * (np.minimum(ln_calm, ln_u) - ln_u)
         ln_base += mix * (np.minimum(calm_base, ln_base) - ln_base)
     turn = np.zeros(shape, dtype=np.float32)
+    front = np.zeros(shape, dtype=np.float32)
     if lookalikes:
-        # atmospheric fronts: a step in wind speed and a turn across a curved, wavy line
-        for _ in range(int(rng.poisson(0.6))):
+        # atmospheric fronts: a step in wind speed and a turn across a curved, wavy line; fronts
+        # run for hundreds of km, so the chance that one crosses grows with the raster's size
+        extent_km = math.hypot(rows, cols) * px / 1e3
+        for _ in range(int(rng.poisson(min(1.2, 0.8 * extent_km / 300.0)))):
             beta = math.radians(rng.uniform(0, 360))
             p0 = (rng.uniform(a_n.min(), a_n.max()), rng.uniform(s_n.min(), s_n.max()))
             da, ds = a_n - p0[0], s_n - p0[1]
             v = da * math.cos(beta) + ds * math.sin(beta)
             along = -da * math.sin(beta) + ds * math.cos(beta)
             v = v + rng.uniform(-1, 1) * along**2 / 200e3 + rng.uniform(500, 3000) * ragged
-            side = 1.0 / (1.0 + np.exp(-v / rng.uniform(300, 2500)))
-            step = np.float32(math.log(rng.uniform(0.5, 1.6))) * side.astype(np.float32)
+            width = rng.uniform(300, 2500)
+            side = 1.0 / (1.0 + np.exp(-v / width))
+            jump = math.log(rng.uniform(0.5, 1.6))
+            step = np.float32(jump) * side.astype(np.float32)
             ln_u += step
             ln_base += step
+            if abs(jump) >= 0.2:
+                # the band along the front on its calmer side reads as a dark edge: a look-alike
+                dark = (v < 0) if jump > 0 else (v > 0)
+                front[dark & (np.abs(v) < 2.0 * width + 2500.0)] = 1.0
             turn += np.float32(rng.uniform(-40, 40)) * side.astype(np.float32)
     gust, rain_db = _rain(rain_cells, a_n, s_n, ragged)
     ln_u += gust
@@ -368,6 +379,7 @@ def build_wind(
         raster=raster,
         speed=speed,
         base_speed=np.exp(ln_base).astype(np.float32),
+        front=front,
         vv_db=cmod5n_db(speed, phi, theta),
         vh_db=vh_sigma0_db(speed).astype(np.float32),
         rain_db=rain_db,

@@ -197,9 +197,9 @@ def _lee(
     heading: float,
     mean_direction: float,
 ) -> np.ndarray:
-    """Wind reduction (0..1) downwind of land on the coarse grid: the lee, decaying over 5-40 km,
+    """Wind reduction (0..1) downwind of land on the coarse grid: the lee, decaying over 5-25 km,
     and the shelter of water mostly enclosed by land (sounds, lagoons, bays)."""
-    reach = rng.uniform(5e3, 40e3)
+    reach = rng.uniform(5e3, 25e3)
     upwind = np.radians(mean_direction - heading)  # frame angle the wind comes from
     step_a, step_s = math.cos(upwind) * NODE_SPACING_M, math.sin(upwind) * NODE_SPACING_M
     inv = ~raster.to_frame
@@ -215,6 +215,8 @@ def _lee(
             land, [ii + k * dr / spacing, jj + k * dc / spacing], order=1, mode="constant", cval=0.0
         )
         shadow = np.maximum(shadow, shifted * math.exp(-k * NODE_SPACING_M / reach))
+    # the shadow spreads sideways as it goes: headlands cast soft wakes, not sharp stripes
+    shadow = ndimage.gaussian_filter(shadow, sigma=3.0, mode="nearest")
     enclosed = ndimage.uniform_filter(land, size=9, mode="nearest")
     shelter = _smoothstep((enclosed - 0.5) / 0.25)
     return np.maximum(rng.uniform(0.5, 0.9) * shadow, rng.uniform(0.6, 0.95) * shelter)
@@ -303,13 +305,19 @@ def build_wind(
         if asked is not None:
             calm_share = float(np.clip(asked, 0.0, 0.9))
         if calm_share > 0.03:
+            scale = rng.uniform(40e3, 120e3)
             calm_field = spectral_field(
                 rng,
                 c_shape,
                 spacing=NODE_SPACING_M,
-                scale=rng.uniform(40e3, 120e3),
+                scale=scale,
                 axis=axis,
-                stretch=rng.uniform(1.5, 3.5),
+                stretch=rng.uniform(1.2, 2.2),
+            )
+            # isotropic detail at 40 % of the scale, so that a few long modes do not lay
+            # the calm areas out in parallel bands
+            calm_field += 0.4 * spectral_field(
+                rng, c_shape, spacing=NODE_SPACING_M, scale=scale / 2.5
             )
     lee = None
     if land is not None and land.max() > 0:

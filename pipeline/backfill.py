@@ -17,6 +17,7 @@ nothing heavy until used, so that ``slickwatch --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -266,6 +267,7 @@ def _run_with_bar(
     )
 
     from pipeline.backfill_errors import BackfillError
+    from pipeline.backfill_interrupts import children_ignore_interrupts
     from pipeline.backfill_run import run_backfill
     from pipeline.cluster import open_client
     from pipeline.errors import ClusterError
@@ -300,9 +302,11 @@ def _run_with_bar(
                 bar.console.print(f"[red]failed[/] {result.log_line()[12:]}", highlight=False)
 
         try:
-            with open_client(
-                scheduler=scheduler, kubernetes=kubernetes, n_workers=workers
-            ) as client:
+            with contextlib.ExitStack() as stack:
+                with children_ignore_interrupts():
+                    client = stack.enter_context(
+                        open_client(scheduler=scheduler, kubernetes=kubernetes, n_workers=workers)
+                    )
                 return run_backfill(
                     plan,
                     client=client,

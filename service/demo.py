@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ class DemoSummary:
     """Wall time of each step (``catalog``, ``database``, ``backfill``) and ``total``."""
     trigger_id: int | None
     """The backfill's ``trigger`` row (``None`` when every scene was done already)."""
+    interrupted: bool = False
+    """Ctrl-C stopped the backfill before every scene ran (run the demo again to finish)."""
 
 
 def build_catalog(folder: Path, *, real_dir: Path) -> tuple[Path, bool]:
@@ -141,6 +144,7 @@ def run_demo(
     Raises:
         CatalogError, SchemaError, PipelineError: a step failed; its message says what to do.
     """
+    from pipeline.backfill_interrupts import children_ignore_interrupts
     from pipeline.backfill_plan import plan_backfill
     from pipeline.backfill_run import run_backfill
     from pipeline.cluster import open_client
@@ -164,9 +168,12 @@ def run_demo(
     counts = plan.counts()
     failures: dict[str, str] = {}
     trigger_id = None
+    interrupted = False
     if plan.to_run:
         options = Options(resolution=settings.resolution, chunks=settings.chunk_size)
-        with open_client(n_workers=workers or settings.n_workers) as client:
+        with contextlib.ExitStack() as stack:
+            with children_ignore_interrupts():  # Ctrl-C is the demo's, not its workers'
+                client = stack.enter_context(open_client(n_workers=workers or settings.n_workers))
             report = run_backfill(
                 plan,
                 client=client,
@@ -176,7 +183,7 @@ def run_demo(
                 progress=progress,
             )
         counts = report.counts()
-        trigger_id = report.trigger_id
+        trigger_id, interrupted = report.trigger_id, report.interrupted
         failures = {r.scene_id: f"{r.reason}: {r.error}" for r in report.with_status("failed")}
     seconds["backfill"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_start
@@ -191,6 +198,7 @@ def run_demo(
         real_scene=has_real,
         seconds={k: round(v, 1) for k, v in seconds.items()},
         trigger_id=trigger_id,
+        interrupted=interrupted,
     )
 
 
@@ -285,6 +293,9 @@ def demo(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
     print_summary(summary, console=Console(width=120))
+    if summary.interrupted:
+        err.print("[yellow]stopped:[/] run 'slickwatch demo' again to finish (nothing is redone).")
+        raise typer.Exit(code=130)
     if not serve:
         return
     _serve(settings, summary.database_url)

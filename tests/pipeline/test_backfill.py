@@ -349,12 +349,12 @@ def cli_env(database_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     }
 
 
-def _wait_for(predicate, *, proc: subprocess.Popen, timeout: float) -> None:
+def _wait_for(predicate, *, proc: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            pytest.fail(f"the backfill ended (status {proc.returncode}) too early:\n{out[-3000:]}")
+            out = log.read_text()[-3000:]
+            pytest.fail(f"the backfill ended (status {proc.returncode}) too early:\n{out}")
         if time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"nothing happened within {timeout} s")
@@ -382,22 +382,23 @@ def test_killed_backfill_resumes_with_every_scene_stored_once(
         "--model",
         str(tiny_model),
     ]
-    proc = subprocess.Popen(
-        [*command, "--max-concurrent", "1"],
-        env=cli_env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = tmp_path / "killed.log"
+    with log.open("w") as sink:  # a file, not a pipe: nobody reads while it runs
+        proc = subprocess.Popen(
+            [*command, "--max-concurrent", "1"],
+            env=cli_env,
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
 
         def midway() -> bool:  # a scene stored and the next one running
             runs = _runs(database_url)
             return any(r.success for r in runs) and any(r.success is None for r in runs)
 
-        _wait_for(midway, proc=proc, timeout=400)
+        _wait_for(midway, proc=proc, log=log, timeout=400)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -483,3 +484,57 @@ def test_ctrl_c_finishes_the_scenes_in_flight_and_a_rerun_does_the_rest(
     rest = run_backfill(plan(), client=dask_client, database_url=database_url, max_concurrent=2)
     assert not rest.interrupted and rest.counts()["stored"] == 4 - counts["stored"]
     assert _successes(database_url) == Counter(catalog.good)
+
+
+def test_ctrl_c_in_a_terminal_stops_the_backfill_cleanly(
+    catalog: BackfillCatalog,
+    tiny_model: Path,
+    database_url: str,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, the local workers included."""
+    out_log, err_log = tmp_path / "out.log", tmp_path / "err.log"
+    with out_log.open("w") as out_file, err_log.open("w") as err_file:  # files: nobody reads
+        proc = subprocess.Popen(
+            [
+                *_slickwatch(),
+                "backfill",
+                "--stac",
+                str(catalog.path),
+                "--bbox",
+                WORLD,
+                "--start",
+                START,
+                "--end",
+                END,
+                "--model",
+                str(tiny_model),
+                "--max-concurrent",
+                "2",
+            ],
+            env={**cli_env, "SLICKWATCH_N_WORKERS": "2"},
+            cwd=tmp_path,
+            stdout=out_file,
+            stderr=err_file,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(
+            lambda: any(r.success for r in _runs(database_url)),
+            proc=proc,
+            log=err_log,
+            timeout=400,
+        )
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=300)  # the scenes in flight finish first
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    out, err = out_log.read_text(), err_log.read_text()
+    assert proc.returncode == 130, out + err
+    assert "stopped: run the same command again" in err and "not-started" in out
+    runs = _runs(database_url)
+    assert not [r for r in runs if r.success is None]  # nothing left half-done
+    assert 1 <= sum(bool(r.success) for r in runs) < len(catalog.good)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from shapely.geometry import box, mapping
 from typer.testing import CliRunner
 
+from pipeline.backfill import backfill
 from pipeline.backfill_errors import BackfillDatabaseError, BackfillParameterError
 from pipeline.backfill_plan import plan_backfill
 from pipeline.backfill_records import INTERRUPTED_ERROR, claim
@@ -481,7 +482,15 @@ def test_ctrl_c_finishes_the_scenes_in_flight_and_a_rerun_does_the_rest(
         ).scalar_one()
     assert "backfill stopped" in log
 
-    rest = run_backfill(plan(), client=dask_client, database_url=database_url, max_concurrent=2)
+    rest = backfill(  # plan and run in one call
+        catalog.path,
+        client=dask_client,
+        database_url=database_url,
+        bbox=WORLD,
+        start=START,
+        end=END,
+        model=tiny_model,
+    )
     assert not rest.interrupted and rest.counts()["stored"] == 4 - counts["stored"]
     assert _successes(database_url) == Counter(catalog.good)
 

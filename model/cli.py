@@ -49,20 +49,22 @@ def train_command(
     name: str = typer.Option("slickwatch-unet", help="Model name."),
     version: str = typer.Option("1", help="Model version."),
     seed: int = typer.Option(0, help="Seed of initialization, shuffling and augmentation."),
-    steps: int = typer.Option(600, help="Optimizer steps."),
+    steps: int = typer.Option(4000, help="Optimizer steps."),
     max_minutes: float | None = typer.Option(None, help="Stop training after this many minutes."),
     train_chips: int = typer.Option(1000, help="Training chips (256 px at 80 m)."),
     val_chips: int = typer.Option(96, help="Validation chips."),
     test_chips: int = typer.Option(192, help="Test chips per test set."),
-    batch_size: int = typer.Option(16, help="Chips per step."),
-    crop: int = typer.Option(192, help="Training crop edge in pixels."),
-    lr: float = typer.Option(3e-3, help="Peak learning rate (one-cycle)."),
-    widths: str = typer.Option("8,16,32,64", help="Channels per U-Net level, comma-separated."),
+    batch_size: int = typer.Option(8, help="Chips per step."),
+    crop: int = typer.Option(160, help="Training crop edge in pixels."),
+    lr: float = typer.Option(5e-3, help="Peak learning rate (one-cycle)."),
+    widths: str = typer.Option("16,32,64", help="Channels per U-Net level, comma-separated."),
+    stem: int = typer.Option(2, help="Space-to-depth factor before the U-Net (1: none)."),
     local_contrast: int = typer.Option(
-        6, help="Radius of the local-contrast channel in pixels (0: none)."
+        0, help="Radius of the local-contrast channel in pixels (0: none)."
     ),
     layers: str = typer.Option("VV_DB", help="Input layers, comma-separated (VV_DB, VH_DB)."),
     workers: int = typer.Option(2, help="Processes simulating chips."),
+    threads: int = typer.Option(1, help="Torch threads for training (1 on a shared machine)."),
     resume: bool = typer.Option(False, help="Continue from the run's last checkpoint."),
     real_scene: bool = typer.Option(
         True, help="Also run the model on the real scene and put it on the card."
@@ -80,6 +82,7 @@ def train_command(
         seed=seed,
         layers=tuple(x.strip() for x in layers.split(",")),
         widths=tuple(int(x) for x in widths.split(",")),
+        stem=stem,
         local_contrast_px=local_contrast,
         train_chips=train_chips,
         val_chips=val_chips,
@@ -90,6 +93,7 @@ def train_command(
         max_minutes=max_minutes,
         lr=lr,
         workers=workers,
+        threads=threads,
         resume=resume,
     )
     try:

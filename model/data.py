@@ -8,7 +8,8 @@ look-alikes, ships and clutter); look-alikes are drawn in every chip of every sp
 nodata become NaN exactly as the pipeline's prepare step makes them.
 
 Chips are cached under ``<data_dir>/model-chips/<split>-<key>/<seed>.npz`` so reruns skip the
-simulator. Splits use disjoint seed ranges (train, validation, test).
+simulator; the key hashes the recipe and the simulator's source, so a changed simulator makes new
+chips. Splits use disjoint seed ranges (train, validation, test).
 
 Augmentation (training only): flips and right-angle rotations, a random crop centred on oil half
 the time (class balancing), a calibration gain (±dB), an incidence-like linear trend, a contrast
@@ -65,9 +66,23 @@ class ChipRecipe:
     """Most slicks of one class asked for in a chip."""
 
     def key(self) -> str:
-        """Short stable hash of the recipe (and the cache version)."""
-        text = json.dumps({**asdict(self), "v": CACHE_VERSION}, sort_keys=True)
+        """Short hash of the recipe, the cache version and the simulator's source code."""
+        text = json.dumps(
+            {**asdict(self), "v": CACHE_VERSION, "simulator": simulator_fingerprint()},
+            sort_keys=True,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def simulator_fingerprint() -> str:
+    """SHA-256 of the simulator's source files: a changed simulator makes new chips."""
+    import catalog.simulate
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(catalog.simulate.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

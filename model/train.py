@@ -66,17 +66,17 @@ class TrainConfig:
     """Test chips, per test set."""
     recipe: ChipRecipe = field(default_factory=ChipRecipe)
     """How training and validation chips are drawn."""
-    batch_size: int = 16
+    batch_size: int = 8
     """Chips per step."""
     crop: int = 160
     """Training crop edge (pixels)."""
     oil_centred: float = 0.7
     """Share of training crops centred on oil (when the chip has oil)."""
-    max_steps: int = 600
+    max_steps: int = 4000
     """Optimizer steps."""
     max_minutes: float | None = None
     """Stop training after this long (wall clock) even if steps remain."""
-    lr: float = 3e-3
+    lr: float = 5e-3
     """Peak learning rate."""
     workers: int = 2
     """Processes simulating chips."""

@@ -106,6 +106,7 @@ def train_command(
 
 
 def _real_scene_on_card(card) -> None:
+    from model.card_markdown import write_markdown
     from model.export import load_network
     from model.predictor import Predictor
     from model.real_scene import evaluate_real_scene
@@ -114,54 +115,51 @@ def _real_scene_on_card(card) -> None:
     predictor = Predictor(card, load_network(card))
     card.real_scene = evaluate_real_scene(predictor, png=card.location / "real_scene.png")
     card.save(card.location)
+    write_markdown(card)
 
 
 @model_app.command("evaluate")
 def evaluate_command(
     card_path: Path | None = typer.Argument(None, help=CARD_HELP),
     data_dir: Path | None = typer.Option(None, help="Chip cache (default: SLICKWATCH_DATA_DIR)."),
-    test_chips: int = typer.Option(192, help="Test chips."),
-    source_min: float = typer.Option(40.0, help="Smallest simulated pixel size of test chips (m)."),
-    source_max: float = typer.Option(80.0, help="Largest simulated pixel size of test chips (m)."),
+    test_chips: int = typer.Option(192, help="Chips per test set."),
     real: bool = typer.Option(
         True, help="Also measure the real scene (writes real_scene.png beside the card)."
     ),
     write: bool = typer.Option(
-        False, help="Write the figures onto the card (metrics 'test', real_scene)."
+        False, help="Write the figures onto the card (test metrics, real_scene) and MODEL_CARD.md."
     ),
     workers: int = typer.Option(2, help="Processes simulating chips."),
 ) -> None:
-    """Score a model on held-out simulated chips (and the real scene) with its card's thresholds."""
+    """Score a model on the held-out simulated test sets (and the real scene), card thresholds."""
     from model.card import ModelCard
-    from model.data import ChipRecipe, load_split
+    from model.card_markdown import write_markdown
     from model.errors import ModelError
-    from model.evaluate import evaluate
+    from model.evaluate import score_test_sets
     from model.predictor import SHIPPED_DIR, get_predictor
     from model.real_scene import evaluate_real_scene
 
     try:
         card = ModelCard.load(card_path or SHIPPED_DIR)
         predictor = get_predictor(card)
-        recipe = ChipRecipe(source_pixel_m=(source_min, source_max))
-        chips = load_split(
-            _data_dir(data_dir), "test", test_chips, recipe, workers=workers, progress=True
+        scores = score_test_sets(
+            predictor, _data_dir(data_dir), count=test_chips, workers=workers, progress=True
         )
-        scores = evaluate(predictor, chips, progress=True)
-        scores = {"chips": len(chips), "source_pixel_m": [source_min, source_max], **scores}
         real_result = None
         if real:
             assert card.location is not None
             real_result = evaluate_real_scene(predictor, png=card.location / "real_scene.png")
     except ModelError as exc:
         _fail(exc)
-    console = _console()
-    console.print_json(json.dumps({"test": scores, "real_scene": real_result}))
     if write:
-        card.metrics = {**card.metrics, "test": scores}
+        card.metrics = {**card.metrics, **scores}
         if real_result is not None:
             card.real_scene = real_result
         card.save(card.location)
-        console.print(f"wrote the figures onto {card.location}/card.json")
+        write_markdown(card)
+    _show_metrics(card if write else card.model_copy(update={"metrics": scores}))
+    if real_result is not None:
+        _console().print_json(json.dumps(real_result))
 
 
 @model_app.command("export")

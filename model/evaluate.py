@@ -10,16 +10,29 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from model.card import ModelCard, Thresholds
-from model.data import Chip
+from model.data import Chip, ChipRecipe, load_split
 from model.layers import prepare_layers
 from model.metrics import Scores, segment
 from model.predictor import Predictor
 
 logger = logging.getLogger(__name__)
+
+TEST_SETS: dict[str, tuple[ChipRecipe, str]] = {
+    "test": (
+        ChipRecipe(source_pixel_m=(40.0, 80.0)),
+        "simulated at 40-80 m and averaged to 80 m, as a 10 m GRDH product is",
+    ),
+    "test_mixed_resolution": (
+        ChipRecipe(),
+        "simulated at 40-250 m (log-uniform) and resampled to 80 m, as in training",
+    ),
+}
+"""The held-out test sets: key -> (recipe, description). Seeds from 3000000, never trained on."""
 
 SEED_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
 GROW_GRID = (0.3, 0.4, 0.5, 0.6)
@@ -91,6 +104,27 @@ def tune_thresholds(
     assert chosen is not None
     logger.info("thresholds %s: objective %.3f", chosen[1], chosen[0])
     return chosen[1], chosen[2]
+
+
+def score_test_sets(
+    predictor: Predictor,
+    data_dir: str | Path,
+    *,
+    count: int = 192,
+    workers: int = 1,
+    progress: bool = False,
+) -> dict[str, dict]:
+    """Scores of the predictor on each of :data:`TEST_SETS` (``count`` chips each), with the
+    card's thresholds; chips are simulated on first use and cached under ``data_dir``."""
+    results = {}
+    for key, (recipe, what) in TEST_SETS.items():
+        chips = load_split(data_dir, "test", count, recipe, workers=workers, progress=progress)
+        results[key] = {
+            "chips": len(chips),
+            "data": f"{len(chips)} chips of {recipe.size} px, {what}",
+            **evaluate(predictor, chips, progress=progress),
+        }
+    return results
 
 
 def evaluate(predictor: Predictor, chips: Sequence[Chip], *, progress: bool = False) -> dict:

@@ -8,6 +8,10 @@ does from its additive statistics).
 Slicks are connected components (8-connected) of the oil mask, with parts closer than
 ``group_px`` pixels grouped into one slick, on both the truth and the prediction. A predicted
 slick matches a true one when their IoU is at least 0.3 (greedy, best IoU first, one to one).
+True slicks smaller than ``min_slick_px`` (default 16 px, 0.1 km² at 80 m: specks the labels
+hold where a slick barely shows) are "ignored" as COCO ignores crowd regions: a prediction that
+matches one counts neither as found nor as false, missing one is not a miss. Their pixels still
+count in every pixel score, and ``slick_*_all`` gives the slick scores with nothing ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from skimage.morphology import remove_small_objects
 
 MATCH_IOU = 0.3
 """IoU at which a predicted slick counts as finding a true one."""
+MIN_SLICK_PX = 16
+"""True slicks smaller than this (working pixels) are ignored in the slick-level scores."""
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -74,11 +80,16 @@ class Scores:
     """Channel -> class name (0 is background)."""
     group_px: int = 2
     """Gap in pixels below which parts of a slick are one slick."""
+    min_slick_px: int = MIN_SLICK_PX
+    """True slicks smaller than this are ignored in the slick-level scores."""
     confusion: np.ndarray = field(init=False)
     true_slicks: int = 0
     pred_slicks: int = 0
     matched: int = 0
     matched_class_correct: int = 0
+    ignored_true: int = 0
+    ignored_pred: int = 0
+    matched_small: int = 0
     lookalike_px: int = 0
     lookalike_flagged_px: int = 0
     sea_px: int = 0
@@ -119,8 +130,12 @@ class Scores:
     def _update_slicks(self, predicted: np.ndarray, truth: np.ndarray) -> None:
         p_lab, n_p = slick_components(predicted, group_px=self.group_px)
         t_lab, n_t = slick_components(truth, group_px=self.group_px)
+        area_t = np.bincount(t_lab.ravel(), minlength=n_t + 1)
+        small = area_t < self.min_slick_px
+        small[0] = False
         self.true_slicks += n_t
         self.pred_slicks += n_p
+        self.ignored_true += int(small.sum())
         if n_p == 0 or n_t == 0:
             return
         both = (p_lab > 0) & (t_lab > 0)
@@ -128,7 +143,6 @@ class Scores:
             p_lab[both].astype(np.int64) * (n_t + 1) + t_lab[both], minlength=(n_p + 1) * (n_t + 1)
         ).reshape(n_p + 1, n_t + 1)
         area_p = np.bincount(p_lab.ravel(), minlength=n_p + 1)
-        area_t = np.bincount(t_lab.ravel(), minlength=n_t + 1)
         ip, it = np.nonzero(pairs)
         inter = pairs[ip, it]
         iou = inter / (area_p[ip] + area_t[it] - inter)
@@ -144,6 +158,10 @@ class Scores:
             used_p.add(a)
             used_t.add(b)
             self.matched += 1
+            if small[b]:  # found an ignored speck: neither a hit nor a false alarm
+                self.matched_small += 1
+                self.ignored_pred += 1
+                continue
             p_class = np.bincount(predicted[p_lab == a], minlength=len(self.class_names))[
                 1:
             ].argmax()
@@ -161,8 +179,11 @@ class Scores:
         oil_tp = cm[1:, 1:].sum()
         oil_fp = cm[0, 1:].sum()
         oil_fn = cm[1:, 0].sum()
-        precision = _ratio(self.matched, self.pred_slicks)
-        recall = _ratio(self.matched, self.true_slicks)
+        hits = self.matched - self.matched_small
+        precision = _ratio(hits, self.pred_slicks - self.ignored_pred)
+        recall = _ratio(hits, self.true_slicks - self.ignored_true)
+        precision_all = _ratio(self.matched, self.pred_slicks)
+        recall_all = _ratio(self.matched, self.true_slicks)
         return {
             "oil_iou": float(_ratio(oil_tp, oil_tp + oil_fp + oil_fn)),
             "oil_f1": float(_ratio(2 * oil_tp, 2 * oil_tp + oil_fp + oil_fn)),
@@ -171,10 +192,17 @@ class Scores:
             "slick_precision": float(precision),
             "slick_recall": float(recall),
             "slick_f1": float(_ratio(2 * precision * recall, precision + recall)),
-            "true_slicks": self.true_slicks,
-            "predicted_slicks": self.pred_slicks,
-            "matched_slicks": self.matched,
-            "matched_class_accuracy": float(_ratio(self.matched_class_correct, self.matched)),
+            "true_slicks": self.true_slicks - self.ignored_true,
+            "predicted_slicks": self.pred_slicks - self.ignored_pred,
+            "matched_slicks": hits,
+            "min_slick_px": self.min_slick_px,
+            "ignored_small_true_slicks": self.ignored_true,
+            "slick_precision_all": float(precision_all),
+            "slick_recall_all": float(recall_all),
+            "slick_f1_all": float(
+                _ratio(2 * precision_all * recall_all, precision_all + recall_all)
+            ),
+            "matched_class_accuracy": float(_ratio(self.matched_class_correct, hits)),
             "lookalike_fp_share": float(_ratio(self.lookalike_flagged_px, self.lookalike_px)),
             "sea_fp_share": float(_ratio(self.sea_flagged_px, self.sea_px)),
         }

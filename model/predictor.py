@@ -52,7 +52,7 @@ def get_predictor(
     *,
     device: str | None = None,
     compile: bool = False,
-    precision: Precision = "float32",
+    precision: Precision | None = None,
 ) -> Predictor:
     """The predictor of a model, loaded once per process.
 
@@ -61,7 +61,9 @@ def get_predictor(
             ``None`` for the shipped model.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; ``None`` uses CUDA when present.
         compile: run the network through ``torch.compile`` (slow first call; see the benchmark).
-        precision: ``"bfloat16"`` runs under autocast (CPU or CUDA); outputs move by about 1e-2.
+        precision: ``"bfloat16"`` runs under autocast, ``"float32"`` does not; ``None``: bfloat16
+            autocast on CUDA (untested until run on a GPU: see the card's ``cuda`` line),
+            float32 on CPU (this CPU has no bfloat16 instructions: see the benchmark).
 
     Raises:
         ModelFileMissing: the card or a file it names is missing.
@@ -80,6 +82,8 @@ def get_predictor(
             "after the card was written; restore it or rewrite the card ('slickwatch model card')."
         )
     dev = _pick_device(device)
+    if precision is None:
+        precision = "bfloat16" if dev.startswith("cuda") else "float32"
     key = (digest, dev, compile, precision)
     with _cache_lock:
         predictor = _cache.get(key)

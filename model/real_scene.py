@@ -8,7 +8,9 @@ through the predictor and segmented with the card's thresholds. Reported:
 - the real slick: recall (share of its outline's pixels flagged), IoU, and the share of its
   centreline's length covered (within 2 pixels of a flagged pixel); the outline is
   ``catalog/data/real_scene_slick.geojson``;
-- everything else: area flagged as oil on open sea away from the slick (km² and % of the sea).
+- everything else: area flagged as oil on the sea away from the slick (km² and % of the sea),
+  and the part of it not touching the swath's nodata edge or the land mask (which the pipeline
+  reclassifies as ARTEFACT or LAND rather than reporting as oil).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ EPSG = 32618
 """UTM zone 18N, the scene's local zone."""
 SLICK_BUFFER_PX = 12
 """Pixels around the real slick's outline that count as 'near the slick', not 'elsewhere'."""
+EDGE_PX = 3
+"""Flagged parts within this many pixels of nodata or land count as edge artefacts."""
 
 
 def default_real_dir() -> Path:
@@ -202,8 +206,18 @@ def evaluate_real_scene(
     result["flagged_elsewhere_pct_of_sea"] = round(
         100.0 * elsewhere.sum() / max(open_sea.sum(), 1), 3
     )
-    _, n_elsewhere = ndimage.label(elsewhere, structure=np.ones((3, 3), bool))
+    labels, n_elsewhere = ndimage.label(elsewhere, structure=np.ones((3, 3), bool))
     result["flagged_elsewhere_polygons"] = int(n_elsewhere)
+    # parts touching the swath's nodata edge or the land mask: the pipeline reclassifies those
+    # (ARTEFACT, LAND) instead of reporting them as oil
+    edge = ndimage.binary_dilation(~np.isfinite(scene.vv), iterations=EDGE_PX) & sea
+    touching = np.unique(labels[edge & elsewhere])
+    at_edge = np.isin(labels, touching[touching > 0])
+    result["flagged_elsewhere_at_edge_km2"] = round(float(at_edge.sum()) * px_km2, 1)
+    result["flagged_open_sea_km2"] = round(float((elsewhere & ~at_edge).sum()) * px_km2, 1)
+    result["flagged_open_sea_pct"] = round(
+        100.0 * (elsewhere & ~at_edge).sum() / max(open_sea.sum(), 1), 3
+    )
     if png is not None:
         _plot(scene, probs, classes, truth, Path(png))
         result["png"] = Path(png).name

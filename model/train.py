@@ -24,16 +24,13 @@ import torch
 
 from model.card import ModelCard, Thresholds
 from model.data import Augment, ChipRecipe, SlickDataModule, class_frequencies
-from model.evaluate import predict_chips, score, tune_thresholds
+from model.evaluate import predict_chips, score_test_sets, tune_thresholds
 from model.export import export_model
 from model.lightning import SlickSegmenter, class_weights
 from model.network import NetworkConfig
 from model.predictor import Predictor
 
 logger = logging.getLogger(__name__)
-
-PRODUCTION_LIKE = ChipRecipe(source_pixel_m=(40.0, 80.0))
-"""Test chips simulated at 40-80 m and averaged down to 80 m, as a 10 m GRDH product is."""
 
 
 @dataclass(frozen=True)
@@ -220,30 +217,12 @@ def finish_card(card: ModelCard, dm: SlickDataModule, *, progress: bool = True) 
         predict_chips(predictor, val, progress=progress), val, class_names=card.classes
     )
     card.thresholds = thresholds
-    metrics: dict[str, Any] = {"validation": val_scores}
-    test_sets = {
-        "test": (
-            PRODUCTION_LIKE,
-            "simulated at 40-80 m, averaged to 80 m (like a 10 m GRDH product)",
+    predictor = Predictor(card, predictor.module)
+    card.metrics = {
+        "validation": val_scores,
+        **score_test_sets(
+            predictor, dm.data_dir, count=dm.test_chips, workers=dm.workers, progress=progress
         ),
-        "test_mixed_resolution": (dm.recipe, "simulated at 40-250 m, resampled to 80 m"),
     }
-    for key, (recipe, what) in test_sets.items():
-        test_dm = SlickDataModule(
-            dm.data_dir,
-            layers=dm.layers,
-            test_chips=dm.test_chips,
-            test_recipe=recipe,
-            workers=dm.workers,
-            normalization=dm.normalization,
-        )
-        chips = test_dm.chips("test")
-        probs = predict_chips(predictor, chips, progress=progress)
-        metrics[key] = {
-            "chips": len(chips),
-            "data": f"{len(chips)} chips of {recipe.size} px, seeds from 3000000, {what}",
-            **score(probs, chips, thresholds=thresholds, class_names=card.classes),
-        }
-    card.metrics = metrics
     card.save(card.location or Path("."))
     return card

@@ -50,7 +50,7 @@ def test_scores_by_hand() -> None:
     pred[30, 2:8] = 2  # a false slick on a look-alike
     lookalike = np.zeros(truth.shape, dtype=bool)
     lookalike[29:32, 0:10] = True  # 30 px, 6 of them flagged
-    scores = Scores(DEFAULT_CLASSES, group_px=0)
+    scores = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=1)
     scores.update(pred, truth, lookalike=lookalike)
     s = scores.summary()
     tp, fp, fn = 15 + 20, 6, 5 + 8
@@ -72,7 +72,7 @@ def test_slick_match_needs_iou_0_3_and_parts_group() -> None:
     truth[10, 0:30] = 3
     small = np.zeros_like(truth)
     small[10, 0:8] = 3  # IoU 8/30 < 0.3: no match
-    s = Scores(DEFAULT_CLASSES, group_px=0)
+    s = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=1)
     s.update(small, truth)
     assert s.summary()["matched_slicks"] == 0
     broken = truth.copy()
@@ -81,6 +81,24 @@ def test_slick_match_needs_iou_0_3_and_parts_group() -> None:
     grouped.update(broken, truth)
     assert grouped.summary()["predicted_slicks"] == 1
     assert grouped.summary()["slick_f1"] == 1.0
+
+
+def test_small_true_slicks_are_ignored_not_missed() -> None:
+    truth = np.zeros((30, 30), dtype=np.uint8)
+    truth[5, 2:22] = 3  # 20 px: counts
+    truth[15, 2:6] = 2  # 4 px speck: ignored
+    truth[25, 2:6] = 2  # another speck, found by the prediction
+    pred = np.zeros_like(truth)
+    pred[5, 2:22] = 3
+    pred[25, 2:6] = 2
+    s = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=16)
+    s.update(pred, truth)
+    summary = s.summary()
+    assert summary["slick_precision"] == 1.0 and summary["slick_recall"] == 1.0
+    assert (summary["true_slicks"], summary["ignored_small_true_slicks"]) == (1, 2)
+    assert summary["slick_recall_all"] == pytest.approx(2 / 3)
+    assert summary["slick_precision_all"] == 1.0
+    assert summary["oil_iou"] == pytest.approx(24 / 28)  # specks count in pixel scores
 
 
 def test_empty_scores_are_nan_not_errors() -> None:

@@ -17,9 +17,6 @@ from pipeline.errors import ClusterError
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 20
-"""Seconds to wait for a scheduler before giving up."""
-
 
 def has_gpu_workers(client: object) -> bool:
     """Whether any worker of the client's cluster offers the ``GPU`` resource."""
@@ -72,7 +69,8 @@ def open_client(
         raise ClusterError("Give either a scheduler address or a Kubernetes spec, not both.")
     if scheduler:
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            # waits dask's distributed.comm.timeouts.connect (30 s; DASK_DISTRIBUTED__COMM__...)
+            client = Client(scheduler, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
                 f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Start one with "

@@ -49,11 +49,13 @@ def flat_frame(slicks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = slicks.copy()
     if "centerline" in out:
         out["centerline"] = [
-            shapely.to_wkt(g, rounding_precision=6) if g is not None else None
+            shapely.to_wkt(g, rounding_precision=6) if isinstance(g, shapely.Geometry) else g
             for g in out["centerline"]
         ]
     if "class_probabilities" in out:
-        out["class_probabilities"] = [json.dumps(p) for p in out["class_probabilities"]]
+        out["class_probabilities"] = [
+            json.dumps(p) if isinstance(p, dict) else p for p in out["class_probabilities"]
+        ]
     return out
 
 

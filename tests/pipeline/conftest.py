@@ -48,7 +48,7 @@ def dask_client() -> Iterator[object]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             memory_limit="4GiB",
         ) as cluster,
         Client(cluster, set_as_default=False) as client,

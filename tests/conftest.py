@@ -8,7 +8,7 @@
 - ``database_url`` (function) and ``module_database_url`` (module): the SQLAlchemy URL of a fresh
   copy of the template, dropped afterwards.
 - ``create_database(cluster, name, template=None)``: a helper for raw databases (with PostGIS, no
-  tables), e.g. for pgstac; import it with ``from conftest import create_database``.
+  tables), e.g. for pgstac: ``from tests.databases import create_database``.
 """
 
 from __future__ import annotations
@@ -16,31 +16,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from schema.cluster import Cluster
+from tests.databases import unique_database_name
 
 TEMPLATE_DATABASE = "slickwatch_template"
 """Name of the migrated template database inside the session cluster."""
-
-
-def create_database(cluster: Cluster, name: str, template: str | None = None) -> str:
-    """Create database ``name`` in ``cluster`` and return its SQLAlchemy URL.
-
-    Without ``template`` the database is empty but for the ``postgis`` extension; with one it is a
-    copy of that database. Databases disappear with the session cluster; drop them earlier with
-    ``cluster.drop_database(name)`` if you like.
-    """
-    return cluster.create_database(name, template=template)
-
-
-def unique_database_name(prefix: str = "test") -> str:
-    """A database name no other test uses."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")

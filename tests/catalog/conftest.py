@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ import rasterio
 from shapely.geometry import Polygon, box
 
 from catalog.stac import make_s1_item, read_catalog, write_catalog
+from tests.databases import create_database, unique_database_name
 
 REAL_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 REAL_ID = "S1A_IW_GRDH_1SDV_20201121T225759_20201121T225828_035353_04216C_62EA"
@@ -297,18 +297,3 @@ def stac_api(pg_cluster, sample_items: SampleCatalog, tmp_path_factory) -> Itera
             proc.wait()
         log.close()
         pg_cluster.drop_database(name)
-
-
-# pytest keeps only the most recently loaded conftest under the module name "conftest", so a
-# test elsewhere that does `from conftest import create_database` (tests/schema) may get this
-# module: offer the root conftest's two helpers here too, with the same contract.
-
-
-def create_database(cluster, name: str, template: str | None = None) -> str:  # noqa: ANN001
-    """Create database ``name`` in ``cluster`` (see tests/conftest.py) and return its URL."""
-    return cluster.create_database(name, template=template)
-
-
-def unique_database_name(prefix: str = "test") -> str:
-    """A database name no other test uses."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import shapely
 import typer
-from slick_rows import add_slick, geodesic_rectangle
 from typer.testing import CliRunner
 
 from schema.cli import register
 from schema.cluster import Cluster
 from schema.database import engine_for
+from tests.schema.slick_rows import add_slick, geodesic_rectangle
 
 
 @pytest.fixture

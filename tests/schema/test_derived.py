@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import shapely
 import sqlalchemy as sa
-from slick_rows import SCENE_TIME, add_run, add_slick, geodesic_rectangle, slick_row
 from sqlalchemy.exc import IntegrityError
 
 from schema.database import engine_for
+from tests.schema.slick_rows import SCENE_TIME, add_run, add_slick, geodesic_rectangle, slick_row
 
 RECTANGLES = {
     "equator": dict(lon=0.0, lat=0.0, azimuth=90.0),

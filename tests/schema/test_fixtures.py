@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import create_database, unique_database_name
 
 from schema.cluster import Cluster
 from schema.database import engine_for
 from schema.migrate import current, heads
+from tests.databases import create_database, unique_database_name
 
 
 def test_database_url_is_a_migrated_private_copy(database_url: str, pg_cluster: Cluster) -> None:

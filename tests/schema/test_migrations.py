@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import create_database, unique_database_name
 
 from schema.cluster import Cluster
 from schema.database import dispose_engine, engine_for
 from schema.errors import MigrationError
 from schema.migrate import check, current, downgrade, heads, upgrade
 from schema.models import Base
+from tests.databases import create_database, unique_database_name
 
 VIEWS = {"slick_plus", "source_plus"}
 FUNCTIONS = {

@@ -7,11 +7,11 @@ import threading
 import pytest
 import shapely
 import sqlalchemy as sa
-from slick_rows import add_slick, geodesic_rectangle, slick_row
 
 from schema import review
 from schema.database import engine_for
 from schema.errors import InactiveSlick, InvalidReview, ReviewConflict, ReviewError, UnknownSlick
+from tests.schema.slick_rows import add_slick, geodesic_rectangle, slick_row
 
 
 def _count(url: str) -> tuple[int, int]:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import shapely
 import sqlalchemy as sa
-from slick_rows import add_run, add_slick, slick_row
 
 from schema import review
 from schema.database import engine_for
+from tests.schema.slick_rows import add_run, add_slick, slick_row
 
 README = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "seed" / "cerulean-cloud-README.txt"

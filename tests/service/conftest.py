@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serving import Served, serve_database
 
 from schema.cluster import Cluster
+from tests.service.serving import Served, serve_database
 
 
 @pytest.fixture(scope="session")

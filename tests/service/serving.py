@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from service_data import Rows, insert_rows
 
 from schema.cluster import Cluster
 from schema.settings import Settings
 from service.server import free_port, running
+from tests.service.service_data import Rows, insert_rows
 
 REAL_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 

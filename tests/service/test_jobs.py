@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from serving import REAL_DATA, serve_database
+
+from tests.service.serving import REAL_DATA, serve_database
 
 REAL_VV = REAL_DATA / "S1A_IW_GRDH_1SDV_20201121T225759_20201121T225828_035353_04216C_62EA.vv.tif"
 

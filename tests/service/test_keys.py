@@ -110,7 +110,7 @@ def _nothing_written(served) -> None:
 
 
 def test_settings_keys_are_admin(pg_cluster, template_database, tmp_path) -> None:
-    from serving import serve_database
+    from tests.service.serving import serve_database
 
     for served in serve_database(
         pg_cluster, template_database, tmp_path, api_keys=["bootstrap-key-0123456789"]

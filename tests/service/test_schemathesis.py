@@ -19,7 +19,7 @@ EXAMPLES = 15
 
 @pytest.fixture
 def fuzzed(pg_cluster, template_database, tmp_path):
-    from serving import serve_database
+    from tests.service.serving import serve_database
 
     yield from serve_database(pg_cluster, template_database, tmp_path, api_keys=[ADMIN_KEY])
 

@@ -6,7 +6,8 @@ in step. Triggers, SQL functions and views live in the migrations (SQL), not her
 - ``slick`` rows get their geometry normalized to a MultiPolygon and their derived attributes
   (area, perimeter, centroid, Polsby-Popper, fill factor, length, part count, largest and median
   part area) computed by a trigger on INSERT and on UPDATE OF geometry, so SQL edits get them too;
-  ``slick_to_aoi`` is filled by triggers on ``slick`` and ``aoi``.
+  ``slick_to_aoi`` is filled by triggers on ``slick`` and ``aoi``; ``slick_class.not_oil`` (NOT_OIL
+  and every class below it) by a trigger on ``slick_class``.
 - views ``slick_plus`` (active slicks that are not NOT_OIL, with class names, scene id, scene
   footprint, AOI ids) and ``source_plus``; functions ``slick_history(id)``,
   ``get_slicks_by_aoi(aoi, start, end)``, ``get_slick_subclasses(id or short name)``,
@@ -221,6 +222,8 @@ class SlickClass(Base):
     color: Mapped[str] = mapped_column(sa.Text)
     """Map colour, ``#rrggbb``."""
     parent: Mapped[int | None] = mapped_column(sa.ForeignKey("slick_class.id"))
+    not_oil: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    """NOT_OIL or a class below it; set by a trigger (migration 0005), never by hand."""
 
 
 class Slick(Base):
@@ -236,11 +239,13 @@ class Slick(Base):
         sa.CheckConstraint("human_confidence BETWEEN 0 AND 1", name="human_confidence_range"),
         sa.Index("ix_slick_geometry", "geometry", postgresql_using="gist"),
         sa.Index("ix_slick_geometry_3857", "geometry_3857", postgresql_using="gist"),
-        # serves bounding-box queries on slick_plus.geometry (created by migration 0004)
+        # serves bbox (+ datetime) queries on slick_plus.geometry (migration 0005; btree_gist)
         sa.Index(
-            "ix_slick_geometry_4326",
+            "ix_slick_geometry_4326_time",
             sa.text("(geometry::geometry(MultiPolygon,4326))"),
+            "slick_timestamp",
             postgresql_using="gist",
+            postgresql_where=sa.text("active"),
         ),
         sa.Index("ix_slick_slick", "slick", postgresql_using="gin"),
     )

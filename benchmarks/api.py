@@ -350,7 +350,7 @@ def sql_statements(url: str) -> Callable[[dict], object]:
 
     def statement_for(params: dict) -> object:
         if "id" in params:
-            return provider.item_statement(params["id"])
+            return provider.item_statement(params["id"], as_text=True)
         bbox = [float(v) for v in params["bbox"].split(",")] if "bbox" in params else []
         properties = [(CQL2_TEXT, params["filter"])] if "filter" in params else []
         return provider.page_statement(
@@ -358,6 +358,7 @@ def sql_statements(url: str) -> Callable[[dict], object]:
             bbox=bbox,
             datetime_=params.get("datetime"),
             properties=properties,
+            as_text=True,
         )
 
     return statement_for

@@ -50,7 +50,12 @@ def _write_json(document: dict[str, Any], target: Path) -> None:
         raise
 
 
-def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    raw_geojson: bool = True,
+) -> Starlette:
     """The slickwatch ASGI app.
 
     Args:
@@ -58,6 +63,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             the environment (``SLICKWATCH_*``).
         database_url: the PostGIS to serve; default: ``schema.database.database_url(settings)``
             (``SLICKWATCH_DATABASE_URL``, else the private cluster, started if needed).
+        raw_geojson: GeoJSON pages and items with their features written by the database
+            (:mod:`service.raw_geojson`); ``False``: pygeoapi encodes them (same content,
+            several times the CPU per page; for comparisons).
     """
     import pygeoapi
 
@@ -83,7 +91,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         },
     )
     _write_json(openapi, folder / "openapi.json")
-    ogc = OgcApi(config, openapi, gate)
+    ogc = OgcApi(config, openapi, gate, raw_geojson=raw_geojson)
     static = ogc.api.config["server"]["templates"].get("static")
     pygeoapi_static = Path(static) if static else Path(pygeoapi.__file__).parent / "static"
 

@@ -23,6 +23,7 @@ from pygeoapi.api import (
     API,
     CONFORMANCE_CLASSES,
     F_HTML,
+    F_JSONLD,
     FORMAT_TYPES,
     APIRequest,
     describe_collections,
@@ -47,6 +48,7 @@ from service.collections import RESTRICTED_SCOPE, restricted_collections
 from service.cql2 import restore_filter_links, rewrite_filter_params
 from service.errors import BadRequest
 from service.http_errors import error_response
+from service.raw_geojson import RAW_FEATURES, RawFeatures
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ FILTER_CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 )
 """What the CQL2 support of :mod:`service.cql2` and the provider adds to pygeoapi's classes."""
+
+_NOT_GEOJSON = (F_HTML, F_JSONLD, "csv")
+"""Output formats pygeoapi renders from the features' dicts (the others are its GeoJSON)."""
 
 _NOT_SUPPORTED = ("http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",)
 
@@ -99,14 +104,44 @@ def _check_sortby(value: str | None) -> None:
 class OgcApi:
     """The OGC API - Features routes over one pygeoapi configuration."""
 
-    def __init__(self, config: dict[str, Any], openapi: dict[str, Any], gate: Gate):
+    def __init__(
+        self,
+        config: dict[str, Any],
+        openapi: dict[str, Any],
+        gate: Gate,
+        *,
+        raw_geojson: bool = True,
+    ):
+        """``raw_geojson``: GeoJSON features written by the database (:mod:`service.raw_geojson`);
+        ``False`` keeps pygeoapi's own encoding of every answer (the same content, slower)."""
         self.api = API(config, openapi)
         self.gate = gate
         self.restricted = restricted_collections()
+        self.raw_geojson = raw_geojson
 
-    async def _call(self, request: Request, function: Callable, *args: Any) -> Response:
+    async def _call(
+        self, request: Request, function: Callable, *args: Any, features: bool = False
+    ) -> Response:
+        """Run a pygeoapi API function in a worker thread; with ``features`` (items, one item),
+        let the provider write GeoJSON answers' features as text (:mod:`service.raw_geojson`)."""
         api_request = await APIRequest.from_starlette(request, self.api.locales)
-        headers, status, content = await run_in_threadpool(function, self.api, api_request, *args)
+        raw = None
+        if (
+            features
+            and self.raw_geojson
+            and not self.api.pretty_print
+            and api_request.format not in _NOT_GEOJSON
+        ):
+            raw = RawFeatures()
+        token = RAW_FEATURES.set(raw)  # the worker thread runs in a copy of this context
+        try:
+            headers, status, content = await run_in_threadpool(
+                function, self.api, api_request, *args
+            )
+        finally:
+            RAW_FEATURES.reset(token)
+        if raw is not None and raw.used and status == 200:
+            content = raw.splice(content)
         return _response(headers, status, content)
 
     async def landing(self, request: Request) -> Response:
@@ -165,7 +200,7 @@ class OgcApi:
             scope = dict(request.scope)
             scope["query_string"] = urlencode(rewritten).encode("latin-1")
             request = Request(scope, request.receive)
-        response = await self._call(request, get_collection_items, collection)
+        response = await self._call(request, get_collection_items, collection, features=True)
         if rewritten != params and response.headers.get("content-type", "").startswith(
             (FORMAT_TYPES["json"], "application/geo+json", "application/json")
         ):
@@ -180,7 +215,7 @@ class OgcApi:
         if collection in self.restricted:
             await self.gate.require(request, RESTRICTED_SCOPE)
         return await self._call(
-            request, get_collection_item, collection, request.path_params["item_id"]
+            request, get_collection_item, collection, request.path_params["item_id"], features=True
         )
 
     def routes(self) -> list[Route]:

@@ -55,6 +55,7 @@ from schema.database import normalize_url
 from service.collections import COLLECTIONS, CollectionSpec
 from service.cql2 import CQL2_JSON, CQL2_TEXT, CRS84, parse_filter
 from service.errors import BadFilter
+from service.raw_geojson import MAX_PROPERTIES, RAW_FEATURES, feature_text
 
 log = logging.getLogger(__name__)
 
@@ -133,20 +134,45 @@ def source_for(url: str, name: str) -> Source:
 
 
 @functools.cache
-def _item_statement(source: Source) -> sa.Select:
-    """One item's ``SELECT`` with the id as a parameter, built once per collection."""
+def _item_statement(source: Source, *, as_text: bool = False) -> sa.Select:
+    """One item's ``SELECT`` with the id as a parameter, built once per collection (its columns,
+    or with ``as_text`` one column: the GeoJSON Feature's text)."""
     table = source.rows
-    columns = [table.c[name] for name in source.columns]
-    if source.geometry is not None:
-        columns.append(sa.func.ST_AsGeoJSON(table.c.geometry, GEOJSON_DIGITS).label("__geojson"))
+    names = [n for n in source.columns if n != "id"]
+    if as_text:
+        columns = [_feature_column(source, table, tuple(names), skip_geometry=False)]
+    else:
+        columns = [table.c.id, *(table.c[n] for n in names)]
+        if source.geometry is not None:
+            columns.append(
+                sa.func.ST_AsGeoJSON(table.c.geometry, GEOJSON_DIGITS).label("__geojson")
+            )
     return sa.select(*columns).where(table.c.id == sa.bindparam("id"))
+
+
+@functools.lru_cache(maxsize=256)
+def _feature_column(
+    source: Source, table: sa.Subquery, names: tuple[str, ...], *, skip_geometry: bool
+) -> sa.ColumnElement:
+    """The GeoJSON Feature text of a row of ``table`` with properties ``names`` (built once
+    per collection and property selection)."""
+    geometry = None if skip_geometry or source.geometry is None else table.c.geometry
+    return feature_text(
+        table.c.id, {n: table.c[n] for n in names}, geometry, digits=GEOJSON_DIGITS
+    ).label("__feature")
+
+
+def _text_answers(source: Source) -> bool:
+    """Whether the collection's features can be written by the database (few enough columns)."""
+    return len(source.columns) <= MAX_PROPERTIES
 
 
 @functools.cache
 def service_engine(url: str) -> Engine:
-    """The engine the collections read with: autocommit (no BEGIN/ROLLBACK round trips), a
-    statement timeout set once per connection, and no ping before each use (a connection that
-    the database dropped fails its query with a 503 and leaves the pool)."""
+    """The engine the collections read with: a pool of connections, autocommit (no
+    BEGIN/ROLLBACK round trips), a statement timeout and the UTC time zone set once per
+    connection, and no ping before each use (a connection that the database dropped fails its
+    query with a 503 and leaves the pool)."""
     return sa.create_engine(
         normalize_url(url),
         isolation_level="AUTOCOMMIT",
@@ -154,7 +180,8 @@ def service_engine(url: str) -> Engine:
         max_overflow=20,
         pool_pre_ping=False,
         connect_args={
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            # UTC: timestamps read ...+00:00 whether the database or Python writes the JSON
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c timezone=UTC",
             "application_name": "slickwatch-service",
         },
     )
@@ -276,6 +303,9 @@ class SlickwatchProvider(PostgreSQLProvider):
             bbox=bbox, datetime_=datetime_, properties=properties, filterq=filterq
         )
         response: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+        # the route takes feature text (service.raw_geojson) when the output is plain GeoJSON
+        raw = RAW_FEATURES.get()
+        as_text = raw is not None and crs_transform_spec is None and _text_answers(self.source)
         with self._connection() as conn:
             if resulttype == "hits":
                 response["numberMatched"] = self._count(conn, conditions)
@@ -288,14 +318,19 @@ class SlickwatchProvider(PostgreSQLProvider):
                 select_properties=select_properties,
                 skip_geometry=skip_geometry,
                 conditions=conditions,
+                as_text=as_text,
             )
-            rows = conn.execute(statement).mappings().all()
+            result = conn.execute(statement)
+            rows = result.scalars().all() if as_text else result.mappings().all()
             more = len(rows) > limit
             rows = rows[:limit]
             # exact for free when this page reaches the end; otherwise unknown (not counted)
             matched = offset + len(rows) if not more and (rows or offset == 0) else None
-        transform = self._get_crs_transform(crs_transform_spec)
-        response["features"] = [self._feature(row, transform) for row in rows]
+        if as_text:
+            response["features"] = raw.page_shell(rows)
+        else:
+            transform = self._get_crs_transform(crs_transform_spec)
+            response["features"] = [self._feature(row, transform) for row in rows]
         if matched is not None:
             response["numberMatched"] = matched
         response["numberReturned"] = len(rows)
@@ -337,12 +372,14 @@ class SlickwatchProvider(PostgreSQLProvider):
         select_properties: Sequence[str] = (),
         skip_geometry: bool = False,
         conditions: Sequence[sa.ColumnElement] | None = None,
+        as_text: bool = False,
         **query: Any,
     ) -> sa.Select:
         """The ``SELECT`` of one page (``limit + 1`` rows, to know whether more follow).
 
         ``conditions`` come from :meth:`conditions`, or are built from ``query`` (its keyword
-        arguments).
+        arguments). Rows hold the id, the properties and the geometry as GeoJSON text
+        (``__geojson``), or with ``as_text`` one column: each feature's GeoJSON text.
         """
         if offset > MAX_OFFSET:
             raise _bad(
@@ -363,8 +400,13 @@ class SlickwatchProvider(PostgreSQLProvider):
             .subquery("page")
         )
         out = self.source.rows_out
+        if as_text:
+            names = tuple(self._property_names(select_properties))
+            columns = [_feature_column(self.source, out, names, skip_geometry=skip_geometry)]
+        else:
+            columns = self._output_columns(select_properties, skip_geometry, table=out)
         return (
-            sa.select(*self._output_columns(select_properties, skip_geometry, table=out))
+            sa.select(*columns)
             .join_from(out, page, out.c.id == page.c[f"k{len(keys) - 1}"])
             .order_by(
                 *(
@@ -374,8 +416,8 @@ class SlickwatchProvider(PostgreSQLProvider):
             )
         )
 
-    def item_statement(self, identifier: Any) -> sa.Select:
-        """The ``SELECT`` of one item.
+    def item_statement(self, identifier: Any, *, as_text: bool = False) -> sa.Select:
+        """The ``SELECT`` of one item (with ``as_text``: of its GeoJSON Feature text).
 
         Raises:
             ProviderItemNotFoundError: the identifier cannot be an id of this collection.
@@ -386,15 +428,20 @@ class SlickwatchProvider(PostgreSQLProvider):
             raise ProviderItemNotFoundError(
                 user_msg=f"No item {identifier!r} in {self.table}: ids are integers."
             ) from None
-        return _item_statement(self.source).params(id=value)
+        return _item_statement(self.source, as_text=as_text).params(id=value)
 
     def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         """One feature by id; a 404 when there is none."""
-        statement = self.item_statement(identifier)
+        raw = RAW_FEATURES.get()
+        as_text = raw is not None and crs_transform_spec is None and _text_answers(self.source)
+        statement = self.item_statement(identifier, as_text=as_text)
         with self._connection() as conn:
-            row = conn.execute(statement).mappings().first()
+            result = conn.execute(statement)
+            row = result.scalar() if as_text else result.mappings().first()
         if row is None:
             raise ProviderItemNotFoundError(user_msg=f"No item {identifier} in {self.table}.")
+        if as_text:
+            return raw.item_shell(row)
         return self._feature(row, self._get_crs_transform(crs_transform_spec))
 
     # ------------------------------------------------------------------------- query building
@@ -414,13 +461,18 @@ class SlickwatchProvider(PostgreSQLProvider):
         table: sa.Subquery | None = None,
     ) -> list[sa.ColumnElement]:
         table = self.source.rows if table is None else table
-        names = [n for n in self.source.columns if not select_properties or n in select_properties]
-        if "id" not in names:
-            names.insert(0, "id")
-        out = [table.c[n] for n in names]
+        out = [table.c.id, *(table.c[n] for n in self._property_names(select_properties))]
         if self.source.geometry is not None and not skip_geometry:
             out.append(sa.func.ST_AsGeoJSON(table.c.geometry, GEOJSON_DIGITS).label("__geojson"))
         return out
+
+    def _property_names(self, select_properties: Sequence[str]) -> list[str]:
+        """Names of the properties a feature shows (all, or those selected), in column order."""
+        return [
+            n
+            for n in self.source.columns
+            if n != "id" and (not select_properties or n in select_properties)
+        ]
 
     def _sort_keys(self, sortby: Sequence[dict[str, str]]) -> list[tuple[sa.ColumnElement, bool]]:
         """(column, descending) of each sort key, ending with ``id`` (stable pages)."""

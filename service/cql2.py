@@ -19,6 +19,7 @@ goes to the provider as written:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -72,8 +73,13 @@ def _envelopes(node: Any) -> Any:
     return node
 
 
+@functools.lru_cache(maxsize=512)
 def parse_filter(text: str, language: str) -> cql_ast.Node:
     """Parse a CQL2 filter (``language`` is ``cql2-text`` or ``cql2-json``).
+
+    Cached: a request's filter is parsed once although the front checks it and the provider
+    uses it (lark takes ~1 ms), and pages that follow ``next`` links repeat it. The tree is
+    shared, so callers must not change it (pygeoapi's ``modify_pygeofilter`` copies it).
 
     Raises:
         BadFilter: the text is not valid in that language (the message says where).

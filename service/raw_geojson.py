@@ -16,9 +16,10 @@ re-encoding cost more CPU than the query. For JSON answers without a CRS change 
 
 The answer holds the same members, in the same order, with the same values as pygeoapi's own
 encoding of the provider's dicts (``tests/service/test_raw_geojson.py`` compares the two): only
-the spacing inside ``properties`` and the spelling of numbers (``1`` for ``1.0``) may differ.
-Session time zone UTC (:func:`service.provider.service_engine`) makes timestamps read
-``...+00:00`` either way.
+the spacing inside ``properties``, the escaping of non-ASCII text (UTF-8 here, ``\\u`` escapes
+there) and the spelling of whole-number floats (``1`` for ``1.0``) differ. Timestamps are
+written as Python's ``isoformat`` writes them, in UTC, the service sessions' time zone
+(:func:`service.provider.service_engine`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def feature_text(
     """
     if len(properties) > MAX_PROPERTIES:
         raise ValueError(f"{len(properties)} properties; at most {MAX_PROPERTIES} fit")
-    arguments = [part for name, column in properties.items() for part in (_constant(name), column)]
+    arguments = [
+        part for name, column in properties.items() for part in (_constant(name), _value(column))
+    ]
     shape = (
         sa.func.coalesce(sa.func.ST_AsGeoJSON(geometry, digits), _constant("null"))
         if geometry is not None
@@ -124,7 +127,29 @@ def feature_text(
     )
 
 
-_NAME = re.compile(r'^[A-Za-z0-9_ {}":,]*$')
+def _value(column: sa.ColumnElement) -> sa.ColumnElement:
+    """A property as ``json_build_object`` should see it: timestamps as the text Python's
+    ``isoformat`` writes (PostgreSQL's JSON drops trailing zeros of the fraction: ``.1234``
+    where Python writes ``.123400``), everything else as it is. Time zone: UTC (the service's
+    sessions are in UTC, so Python's values carry ``+00:00`` too)."""
+    if not isinstance(column.type, sa.DateTime):
+        return column
+    local = sa.func.timezone(_constant("UTC"), column) if column.type.timezone else column
+    fraction = sa.func.to_char(local, _constant("US"))
+    return sa.case(
+        (column.is_(None), sa.null()),
+        else_=sa.func.concat(
+            sa.func.to_char(local, _constant('YYYY-MM-DD"T"HH24:MI:SS')),
+            sa.case(
+                (fraction == _constant("000000"), _constant("")),
+                else_=sa.func.concat(_constant("."), fraction),
+            ),
+            _constant("+00:00" if column.type.timezone else ""),
+        ),
+    )
+
+
+_NAME = re.compile(r'^[A-Za-z0-9_ {}":,.+\-]*$')
 
 
 def _constant(text: str) -> sa.ColumnElement:

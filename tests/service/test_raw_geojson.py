@@ -48,6 +48,24 @@ def _comparable(response) -> dict:  # noqa: ANN001 - httpx Response
     return document
 
 
+def _differences(raw: dict, reference: dict) -> list[str]:
+    """Where two answers differ (features by position, then their members), for messages."""
+    found = [f"{k}: {raw.get(k)!r} != {reference.get(k)!r}" for k in raw if k != "features"]
+    found = [
+        line
+        for line, k in zip(found, [k for k in raw if k != "features"], strict=True)
+        if raw.get(k) != reference.get(k)
+    ]
+    for a, b in zip(raw.get("features", []), reference.get("features", []), strict=False):
+        for name in set(a.get("properties") or {}) | set(b.get("properties") or {}):
+            x, y = (a.get("properties") or {}).get(name), (b.get("properties") or {}).get(name)
+            if x != y:
+                found.append(f"feature {a.get('id')} {name}: {x!r} != {y!r}")
+        if a.get("geometry") != b.get("geometry") or a.get("id") != b.get("id"):
+            found.append(f"feature {a.get('id')}: geometry or id differs")
+    return found
+
+
 def _keys(node: object) -> object:
     """Member names at every level, in order (values left out)."""
     if isinstance(node, dict):
@@ -80,7 +98,9 @@ def test_pages_are_the_same_as_pygeoapis(served: Served, plain: TestClient, path
     raw, reference = _both(served, plain, path)
     assert raw.status_code == reference.status_code
     assert raw.headers["content-type"] == reference.headers["content-type"]
-    assert _comparable(raw) == _comparable(reference)
+    assert _comparable(raw) == _comparable(reference), _differences(
+        _comparable(raw), _comparable(reference)
+    )
     assert _keys(_comparable(raw)) == _keys(_comparable(reference))
     if raw.status_code == 200 and raw.json()["features"]:
         # the served answer's properties were written by PostgreSQL's json_build_object
@@ -114,13 +134,16 @@ def test_single_items_are_the_same_as_pygeoapis(served: Served, plain: TestClien
 
 
 def test_awkward_values_come_out_alike(served_fresh: Served, tmp_path: Path) -> None:
-    """Text needing escapes, non-ASCII, JSON objects, whole-number floats, nulls, arrays."""
+    """Text needing escapes, non-ASCII, JSON objects, whole-number floats, nulls, arrays, and
+    timestamps whose fraction ends in zeros or is zero."""
     slick_id = served_fresh.rows.slicks["B"][0]
     with engine_for(served_fresh.database_url).begin() as conn:
         conn.execute(
             sa.text(
                 "UPDATE slick SET notes = :notes, meta = CAST(:meta AS jsonb), "
-                "human_confidence = 1.0, reviewer = 'Zoë \"Q\" O''Brien' WHERE id = :id"
+                "human_confidence = 1.0, reviewer = 'Zoë \"Q\" O''Brien', "
+                "slick_timestamp = '2021-03-05T10:00:00.1234Z', "
+                "create_time = '2021-03-06T00:00:00Z' WHERE id = :id"
             ),
             {
                 "id": slick_id,
@@ -148,3 +171,5 @@ def test_awkward_values_come_out_alike(served_fresh: Served, tmp_path: Path) -> 
     assert item["id"] == slick_id
     assert item["properties"]["notes"].startswith('line one\nline "two"')
     assert item["properties"]["meta"]["nested"] == {"a": [1, 2.5, None]}
+    assert item["properties"]["slick_timestamp"] == "2021-03-05T10:00:00.123400+00:00"
+    assert item["properties"]["create_time"] == "2021-03-06T00:00:00+00:00"

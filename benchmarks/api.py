@@ -1,24 +1,28 @@
 """OGC API under load: 1,000,000 slicks, 8 concurrent clients on loopback.
 
     .venv/bin/python benchmarks/api.py [--slicks 1000000] [--clients 8] [--seconds 20]
-                                       [--workers 1] [--keep] [--reuse]
+                                       [--workers 1 [2 ...]] [--http auto|h11|httptools ...]
+                                       [--keep] [--reuse]
 
-1. A database ``slickwatch_bench_api`` in the project's private PostGIS (or
-   ``SLICKWATCH_DATABASE_URL``'s server), migrated, is filled in bulk: 2,000 scenes over the oceans
+1. A database ``slickwatch_bench_api`` in the project's private PostGIS (unset
+   ``SLICKWATCH_DATABASE_URL``), migrated, is filled in bulk: 2,000 scenes over the oceans
    (one run each) and N slicks, elongated 33-vertex polygons inside their scene's footprint, over
    two years. The load is set-based (``INSERT ... SELECT generate_series``) with the slick
    triggers off and the derived columns computed in the same statement, and the secondary indexes
    dropped before and rebuilt after: row-by-row triggers would take an hour. ``--reuse`` keeps a
    database from an earlier run; ``--keep`` does not drop it at the end.
-2. ``slickwatch serve`` runs in its own process (``--workers`` uvicorn processes).
-3. For each query kind, ``--clients`` concurrent clients (asyncio + httpx, one process) send
+2. ``slickwatch serve`` runs in its own process (``--workers`` uvicorn processes, ``--http``
+   stack); with several worker counts or stacks, one server per combination runs at once and
+   they are measured in turn, kind by kind, so that a neighbour's load falls on all alike.
+3. For each query kind, ``--clients`` concurrent clients (asyncio + aiohttp, one process) send
    requests for ``--seconds``: a bbox (1 degree square in a scene) + datetime (a month) page of
    100, a CQL2 attribute filter page of 100, a single item. Then the same queries' SQL (the
-   provider's own statements) runs from as many threads straight on the database.
+   provider's own statements, as the HTTP path runs them: GeoJSON text built in PostgreSQL, on
+   the service's engine) runs from as many threads straight on the database.
 
 Printed: requests, requests per second, p50 and p95 latency (ms) per kind, HTTP and raw SQL side
-by side, and the load time. Also the CPU time per request of the server, the database and the
-load generator together, and what it allows on idle cores: on a shared machine (other jobs
+by side, and the load time. Also the CPU time per request of the server with the database, and
+of the load generator, and what their sum allows on idle cores: on a shared machine (other jobs
 running) wall-clock figures measure the neighbours too. Targets: p95 <= 250 ms and >= 100
 requests/s over HTTP.
 """
@@ -179,6 +183,7 @@ def prepare_database(*, slicks: int, reuse: bool) -> tuple[str, object, float | 
         with engine_for(url).connect() as conn:
             count = conn.execute(sa.text("SELECT count(*) FROM slick")).scalar_one()
         if reuse and count == slicks:
+            upgrade(url, "head")  # migrations newer than the database (indexes, views)
             _log(f"reusing {DATABASE} ({count:,} slicks)")
             return url, cluster, None
         cluster.drop_database(DATABASE)
@@ -274,7 +279,13 @@ def _percentiles(latencies: list[float]) -> tuple[float, float]:
 async def _http_run(
     base: str, kind: str, *, clients: int, seconds: float, scenes: list[Scene], slicks: int
 ) -> tuple[int, float, list[float], int]:
-    import httpx
+    """``clients`` clients, each on its own keep-alive connection, one request at a time, for
+    ``seconds``: (requests, seconds, latencies, non-200 answers).
+
+    aiohttp, for its C HTTP parser: httpx parses answers in Python and spent ~9 ms of CPU per
+    100-slick page (170 kB), as much as the server and the database together, on the same cores.
+    """
+    import aiohttp
 
     latencies: list[float] = []
     errors = 0
@@ -283,7 +294,9 @@ async def _http_run(
     async def client_loop(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        connector = aiohttp.TCPConnector(limit=1)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
             while time.perf_counter() < deadline:
                 params = request_params(kind, rng, scenes, slicks)
                 if "id" in params:
@@ -291,9 +304,11 @@ async def _http_run(
                 else:
                     path, query = "/collections/slicks/items", {"f": "json", **params}
                 start = time.perf_counter()
-                response = await client.get(path, params=query)
+                async with client.get(path, params=query) as response:
+                    await response.read()
+                    status = response.status
                 latencies.append(time.perf_counter() - start)
-                if response.status_code != 200:
+                if status != 200:
                     errors += 1
 
     started = time.perf_counter()
@@ -311,9 +326,9 @@ def _sql_run(
     scenes: list[Scene],
     slicks: int,
 ) -> tuple[int, float, list[float]]:
-    from schema.database import engine_for
+    from service.provider import service_engine
 
-    engine = engine_for(url)
+    engine = service_engine(url)  # the service's own: driver, prepared statements, time zone
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
@@ -367,7 +382,28 @@ def sql_statements(url: str) -> Callable[[dict], object]:
 # ---------------------------------------------------------------------------------------- main
 
 
-def _serve(url: str, *, workers: int, data_dir: Path) -> tuple[subprocess.Popen, str]:
+STACKS = {
+    "auto": ("auto", "auto"),
+    "h11": ("h11", "asyncio"),
+    "httptools": ("httptools", "uvloop"),
+}
+"""``--http`` choices: uvicorn's (HTTP parser, event loop)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving: worker processes and HTTP stack."""
+
+    workers: int
+    """uvicorn worker processes."""
+    http: str
+    """A key of :data:`STACKS`."""
+
+    def __str__(self) -> str:
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}, {self.http}"
+
+
+def _serve(url: str, variant: Variant, *, data_dir: Path) -> tuple[subprocess.Popen, str]:
     import httpx
 
     from service.server import free_port
@@ -379,15 +415,20 @@ def _serve(url: str, *, workers: int, data_dir: Path) -> tuple[subprocess.Popen,
         "SLICKWATCH_DATA_DIR": str(data_dir),
         "SLICKWATCH_PORT": str(port),
     }
+    parser, loop = STACKS[variant.http]
     command = [
         str(Path(sys.executable).with_name("slickwatch")),
         "serve",
         "--workers",
-        str(workers),
+        str(variant.workers),
+        "--http",
+        parser,
+        "--loop",
+        loop,
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -397,10 +438,62 @@ def _serve(url: str, *, workers: int, data_dir: Path) -> tuple[subprocess.Popen,
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise SystemExit(f"slickwatch serve exited with {process.returncode}")
+            raise SystemExit(f"slickwatch serve ({variant}) exited with {process.returncode}")
         time.sleep(0.5)
     process.terminate()
-    raise SystemExit("slickwatch serve did not answer within 120 s")
+    raise SystemExit(f"slickwatch serve ({variant}) did not answer within 120 s")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Requests of one kind against one server (or straight SQL)."""
+
+    n: int
+    """Requests answered."""
+    elapsed: float
+    """Seconds the clients ran."""
+    latencies: list[float]
+    """Seconds each request took."""
+    errors: int = 0
+    """Answers other than 200."""
+    server_cpu: float = 0.0
+    """CPU seconds per request of the server and the database."""
+    client_cpu: float = 0.0
+    """CPU seconds per request of the load generator (this process)."""
+
+    @property
+    def rate(self) -> float:
+        """Requests per second."""
+        return self.n / self.elapsed
+
+
+def _measure(
+    base: str,
+    kind: str,
+    server: CpuMeter,
+    client: CpuMeter,
+    *,
+    clients: int,
+    seconds: float,
+    scenes: list[Scene],
+    slicks: int,
+) -> Measure:
+    """Warm up, then ``clients`` clients for ``seconds``: one server's figures for one kind."""
+    warm = dict(clients=clients, seconds=2, scenes=scenes, slicks=slicks)
+    asyncio.run(_http_run(base, kind, **warm))
+    server_before, client_before = server.seconds(), client.seconds()
+    n, elapsed, latencies, errors = asyncio.run(
+        _http_run(base, kind, clients=clients, seconds=seconds, scenes=scenes, slicks=slicks)
+    )
+    count = max(n, 1)
+    return Measure(
+        n,
+        elapsed,
+        latencies,
+        errors,
+        (server.seconds() - server_before) / count,
+        (client.seconds() - client_before) / count,
+    )
 
 
 def main() -> None:
@@ -408,7 +501,22 @@ def main() -> None:
     parser.add_argument("--slicks", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="uvicorn worker processes; several counts (--workers 1 2) are served at once and "
+        "measured in turn, kind by kind",
+    )
+    parser.add_argument(
+        "--http",
+        nargs="+",
+        choices=sorted(STACKS),
+        default=["auto"],
+        help="uvicorn's HTTP stack: h11 (with asyncio), httptools (with uvloop), auto (those "
+        "if installed); several are served side by side like --workers",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a database of this size")
     args = parser.parse_args()
@@ -419,61 +527,58 @@ def main() -> None:
     url, cluster, load_seconds = prepare_database(slicks=args.slicks, reuse=args.reuse)
     scenes = scenes_of(url)
     statement_for = sql_statements(url)
-    results = []
+    options = dict(clients=args.clients, seconds=args.seconds, scenes=scenes, slicks=args.slicks)
+    variants = [Variant(w, h) for w in args.workers for h in args.http]
+    http: dict[tuple[str, Variant], Measure] = {}
+    sql: dict[str, Measure] = {}
+    load_before = os.getloadavg()[0]
+    client = CpuMeter(os.getpid())
     with tempfile.TemporaryDirectory(prefix="slickwatch-bench-") as folder:
-        process, base = _serve(url, workers=args.workers, data_dir=Path(folder))
-        meter = CpuMeter(process.pid, cluster.status().pid, os.getpid())
+        servers: dict[Variant, tuple[subprocess.Popen, str]] = {}
         try:
+            for number, variant in enumerate(variants):
+                data_dir = Path(folder) / f"server-{number}"
+                servers[variant] = _serve(url, variant, data_dir=data_dir)
             for kind in KINDS:
-                warm = dict(clients=args.clients, seconds=2, scenes=scenes, slicks=args.slicks)
-                asyncio.run(_http_run(base, kind, **warm))
-                cpu_before = meter.seconds()
-                n, elapsed, latencies, errors = asyncio.run(
-                    _http_run(
-                        base,
-                        kind,
-                        clients=args.clients,
-                        seconds=args.seconds,
-                        scenes=scenes,
-                        slicks=args.slicks,
+                for variant, (process, base) in servers.items():
+                    server = CpuMeter(process.pid, cluster.status().pid)
+                    m = http[kind, variant] = _measure(base, kind, server, client, **options)
+                    p50, p95 = _percentiles(m.latencies)
+                    _log(
+                        f"  {kind}, {variant}: {m.rate:.0f} req/s, p50 {p50:.0f} ms, "
+                        f"p95 {p95:.0f} ms"
                     )
+                n, elapsed, latencies = _sql_run(
+                    statement_for, url, kind, **{**options, "seconds": min(args.seconds, 10)}
                 )
-                cpu = (meter.seconds() - cpu_before) / max(n, 1)
-                sn, selapsed, slatencies = _sql_run(
-                    statement_for,
-                    url,
-                    kind,
-                    clients=args.clients,
-                    seconds=min(args.seconds, 10),
-                    scenes=scenes,
-                    slicks=args.slicks,
-                )
-                results.append((kind, n, elapsed, latencies, errors, cpu, sn, selapsed, slatencies))
-                p50, p95 = _percentiles(latencies)
-                _log(f"  {kind}: {n / elapsed:.0f} req/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+                sql[kind] = Measure(n, elapsed, latencies)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            for process, _ in servers.values():
+                process.terminate()
+                process.wait(timeout=30)
     if not args.keep:
         from schema.database import dispose_engine
 
         dispose_engine(url)
         cluster.drop_database(DATABASE)
 
+    cores = os.cpu_count() or 1
     table = Table(
         title=(
-            f"OGC API, {args.slicks:,} slicks, {args.clients} clients, {args.workers} uvicorn "
-            f"worker(s), {os.cpu_count()} cores"
+            f"OGC API, {args.slicks:,} slicks, {args.clients} clients, {cores} cores "
+            f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
         )
     )
     for column in (
         "query",
+        "server",
         "requests",
-        "HTTP req/s",
-        "HTTP p50 ms",
-        "HTTP p95 ms",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
         "errors",
-        "CPU ms/req",
+        "CPU ms/req server+DB",
+        "CPU ms/req clients",
         "req/s on free cores",
         "SQL req/s",
         "SQL p50 ms",
@@ -482,30 +587,35 @@ def main() -> None:
         ">= 100 req/s",
     ):
         table.add_column(column, justify="right")
-    cores = os.cpu_count() or 1
-    for kind, n, elapsed, latencies, errors, cpu, sn, selapsed, slatencies in results:
-        p50, p95 = _percentiles(latencies)
-        s50, s95 = _percentiles(slatencies)
+    for (kind, variant), m in http.items():
+        p50, p95 = _percentiles(m.latencies)
+        s50, s95 = _percentiles(sql[kind].latencies)
+        total = m.server_cpu + m.client_cpu
         table.add_row(
             kind,
-            str(n),
-            f"{n / elapsed:.0f}",
+            str(variant),
+            str(m.n),
+            f"{m.rate:.0f}",
             f"{p50:.1f}",
             f"{p95:.1f}",
-            str(errors),
-            f"{cpu * 1000:.1f}",
-            f"{cores / cpu:.0f}" if cpu > 0 else "",
-            f"{sn / selapsed:.0f}",
+            str(m.errors),
+            f"{m.server_cpu * 1000:.1f}",
+            f"{m.client_cpu * 1000:.1f}",
+            f"{cores / total:.0f}" if total > 0 else "",
+            f"{sql[kind].rate:.0f}",
             f"{s50:.1f}",
             f"{s95:.1f}",
             "yes" if p95 <= 250 else "NO",
-            "yes" if n / elapsed >= 100 else "NO",
+            "yes" if m.rate >= 100 else "NO",
         )
-    Console(width=160).print(table)
+    Console(width=180).print(table)
     _log(
-        "CPU ms/req: CPU time of the server, the database and the load generator together, per "
-        f"request; req/s on free cores = {cores} cores / that (what an idle machine would "
-        f"serve). Load average at the end: {os.getloadavg()[0]:.1f} on {cores} cores."
+        "HTTP columns: --clients concurrent clients over loopback. CPU ms/req: CPU time per "
+        "request of the server's processes and the database (server+DB), and of the load "
+        f"generator (clients); req/s on free cores = {cores} cores / their sum, what this machine "
+        "would serve with nothing else running (wall-clock figures measure the neighbours too). "
+        "SQL: the same statements from as many threads on the service's engine (prepared, as the "
+        "server runs them), without HTTP or pygeoapi."
     )
     if load_seconds is not None:
         _log(f"bulk load of {args.slicks:,} slicks (with index rebuild): {load_seconds:.0f} s")

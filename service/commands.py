@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
 apikey_app = typer.Typer(
     help="API keys of the service: create, list, revoke.", no_args_is_help=True
 )
+
+
+class HttpParser(StrEnum):
+    """uvicorn's HTTP/1.1 implementations."""
+
+    auto = "auto"
+    httptools = "httptools"
+    h11 = "h11"
+
+
+class EventLoop(StrEnum):
+    """uvicorn's event loops."""
+
+    auto = "auto"
+    uvloop = "uvloop"
+    asyncio = "asyncio"
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -22,6 +40,12 @@ def serve(
     ),
     workers: int = typer.Option(1, min=1, help="Server processes (each with its own app)."),
     log_level: str = typer.Option("info", help="uvicorn's log level."),
+    http: HttpParser = typer.Option(
+        HttpParser.auto, help="HTTP parser: auto (httptools if installed), httptools or h11."
+    ),
+    loop: EventLoop = typer.Option(
+        EventLoop.auto, help="Event loop: auto (uvloop if installed), uvloop or asyncio."
+    ),
 ) -> None:
     """Serve OGC API - Features, jobs, review endpoints and the map page."""
     import os
@@ -41,13 +65,27 @@ def serve(
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     typer.echo(f"slickwatch at {base}/  (map: {base}/map, API: {base}/openapi?f=html)")
     if workers == 1:
-        run(app, host=settings.host, port=settings.port, log_level=log_level)
+        run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            http=http.value,
+            loop=loop.value,
+        )
         return
     # worker processes read their settings from the environment: pass the options on
     for name, value in (("HOST", host), ("PORT", port), ("PUBLIC_URL", public_url)):
         if value is not None:
             os.environ[f"SLICKWATCH_{name}"] = str(value)
-    serve_workers(host=settings.host, port=settings.port, workers=workers, log_level=log_level)
+    serve_workers(
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+        http=http.value,
+        loop=loop.value,
+    )
 
 
 @apikey_app.command("create")

@@ -26,12 +26,34 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(app: Starlette, *, host: str, port: int, log_level: str = "info") -> None:
-    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM)."""
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
+def serve(
+    app: Starlette,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    http: str = "auto",
+    loop: str = "auto",
+) -> None:
+    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM).
+
+    ``http`` and ``loop`` are uvicorn's: ``auto`` takes httptools and uvloop when installed
+    (``uvicorn[standard]``), else h11 and asyncio.
+    """
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, proxy_headers=True, http=http, loop=loop
+    )
 
 
-def serve_workers(*, host: str, port: int, workers: int, log_level: str = "info") -> None:
+def serve_workers(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    http: str = "auto",
+    loop: str = "auto",
+) -> None:
     """Serve with ``workers`` processes, each building its app from the environment's settings
     (:func:`service.app.app_from_environment`), until interrupted."""
     uvicorn.run(
@@ -42,6 +64,8 @@ def serve_workers(*, host: str, port: int, workers: int, log_level: str = "info"
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        http=http,
+        loop=loop,
     )
 
 

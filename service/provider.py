@@ -14,7 +14,10 @@ without patching pygeoapi:
 - **bad input**: property values are converted to the column's type, filters naming unknown
   properties or functions, out-of-range bboxes, datetimes and offsets are 400s with a message, and
   database errors become 400 (bad values) or 503 (database away or too slow), never a traceback.
-- **speed**: rows are read with SQLAlchemy Core, geometries come out of PostGIS as GeoJSON.
+- **speed**: rows are read with SQLAlchemy Core over a pool of psycopg 3 connections (statements
+  prepared per connection); a page selects the ids first, then the full rows of those ids only.
+  For GeoJSON answers the database writes each feature's text (:mod:`service.raw_geojson`), and
+  pygeoapi only wraps it; other formats (HTML, CSV, JSON-LD, another ``crs``) get dicts.
 
 CQL2 text is parsed in front of pygeoapi (:mod:`service.cql2`); the provider gets pygeofilter ASTs
 from ECQL, CQL2 text and CQL2 JSON alike.

@@ -45,6 +45,22 @@ def serve(
     )
 
 
+class _TcpConfig(uvicorn.Config):
+    """uvicorn's configuration, with a listening socket that says it is TCP.
+
+    For ``--workers N`` uvicorn binds the socket itself with ``proto`` 0; the sockets it accepts
+    inherit that, and asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets that say
+    IPPROTO_TCP, so every keep-alive request after the first waited ~40 ms for the client's
+    delayed ACK (uvicorn issue 3149; a single item took 48 ms instead of 6 ms with two workers).
+    """
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+            return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        return sock
+
+
 def serve_workers(
     *,
     host: str,
@@ -55,8 +71,11 @@ def serve_workers(
     loop: str = "auto",
 ) -> None:
     """Serve with ``workers`` processes, each building its app from the environment's settings
-    (:func:`service.app.app_from_environment`), until interrupted."""
-    uvicorn.run(
+    (:func:`service.app.app_from_environment`), until interrupted (as ``uvicorn.run`` does, with
+    :class:`_TcpConfig`'s socket)."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = _TcpConfig(
         "service.app:app_from_environment",
         factory=True,
         host=host,
@@ -67,6 +86,13 @@ def serve_workers(
         http=http,
         loop=loop,
     )
+    sock = config.bind_socket()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
 
 
 @contextlib.contextmanager

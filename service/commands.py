@@ -48,6 +48,7 @@ def serve(
     ),
 ) -> None:
     """Serve OGC API - Features, jobs, review endpoints and the map page."""
+    import importlib.util
     import os
 
     from schema.errors import SchemaError
@@ -57,6 +58,15 @@ def serve(
     from service.server import serve as run
     from service.server import serve_workers
 
+    for chosen in (http.value, loop.value):
+        if chosen in ("httptools", "uvloop") and importlib.util.find_spec(chosen) is None:
+            raise _fail(
+                RuntimeError(
+                    f"--{'http' if chosen == 'httptools' else 'loop'} {chosen} needs the "
+                    f"{chosen} package: pip install {chosen} (or 'uvicorn[standard]'), or leave "
+                    "the option at auto."
+                )
+            )
     settings = get_settings(host=host, port=port, public_url=public_url)
     try:
         app = create_app(settings)  # also checks the settings before any worker starts

@@ -44,3 +44,21 @@ def test_a_socket_bound_like_uvicorns_would_keep_nagle() -> None:
     sock.bind(("127.0.0.1", 0))
     assert sock.proto == 0
     assert _nodelay_of_accepted(sock) == 0
+
+
+def test_serve_names_the_missing_package_of_a_chosen_parser(monkeypatch) -> None:  # noqa: ANN001
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "httptools" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    result = CliRunner().invoke(app, ["serve", "--http", "httptools"])
+    assert result.exit_code == 1
+    assert "pip install httptools" in result.output

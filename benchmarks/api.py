@@ -249,19 +249,22 @@ def request_params(kind: str, rng: random.Random, scenes: list[Scene], slicks: i
 
 
 class CpuMeter:
-    """CPU seconds used by some process trees (the server's, the database's, this one)."""
+    """CPU seconds used by some processes, with their descendants unless ``children=False``
+    (the load generator: the servers it started are its children)."""
 
-    def __init__(self, *pids: int):
+    def __init__(self, *pids: int, children: bool = True):
         import psutil
 
         self.roots = [psutil.Process(pid) for pid in pids]
+        self.children = children
 
     def seconds(self) -> float:
         import psutil
 
         total = 0.0
         for root in self.roots:
-            for process in [root, *root.children(recursive=True)]:
+            family = root.children(recursive=True) if self.children else []
+            for process in [root, *family]:
                 try:
                     times = process.cpu_times()
                 except psutil.Error:
@@ -532,7 +535,7 @@ def main() -> None:
     http: dict[tuple[str, Variant], Measure] = {}
     sql: dict[str, Measure] = {}
     load_before = os.getloadavg()[0]
-    client = CpuMeter(os.getpid())
+    client = CpuMeter(os.getpid(), children=False)
     with tempfile.TemporaryDirectory(prefix="slickwatch-bench-") as folder:
         servers: dict[Variant, tuple[subprocess.Popen, str]] = {}
         try:

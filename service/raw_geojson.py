@@ -135,18 +135,13 @@ def _value(column: sa.ColumnElement) -> sa.ColumnElement:
     if not isinstance(column.type, sa.DateTime):
         return column
     local = sa.func.timezone(_constant("UTC"), column) if column.type.timezone else column
-    fraction = sa.func.to_char(local, _constant("US"))
-    return sa.case(
-        (column.is_(None), sa.null()),
-        else_=sa.func.concat(
-            sa.func.to_char(local, _constant('YYYY-MM-DD"T"HH24:MI:SS')),
-            sa.case(
-                (fraction == _constant("000000"), _constant("")),
-                else_=sa.func.concat(_constant("."), fraction),
-            ),
-            _constant("+00:00" if column.type.timezone else ""),
-        ),
+    # a whole second has no fraction in isoformat: drop ".000000" (it cannot occur elsewhere)
+    text = sa.func.replace(
+        sa.func.to_char(local, _constant('YYYY-MM-DD"T"HH24:MI:SS.US')),
+        _constant(".000000"),
+        _constant(""),
     )
+    return text.op("||")(_constant("+00:00")) if column.type.timezone else text
 
 
 _NAME = re.compile(r'^[A-Za-z0-9_ {}":,.+\-]*$')

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -67,7 +68,7 @@ class Thresholds(BaseModel):
 class ModelCard(BaseModel):
     """Everything needed to use a segmentation model and to judge it."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), validate_assignment=True)
 
     name: str
     """Model name (the registry key together with ``version``)."""
@@ -129,6 +130,19 @@ class ModelCard(BaseModel):
         if sorted(classes) != list(range(len(classes))):
             raise ValueError(f"class channels must be 0..{len(classes) - 1}, got {sorted(classes)}")
         return classes
+
+    @field_validator("metrics", "real_scene", "training")
+    @classmethod
+    def _as_json_reads_it(cls, value: Any) -> Any:
+        """Values as JSON gives them back (an undefined score, NaN, is ``None``; tuples are lists),
+        so that a card equals itself read back."""
+        if isinstance(value, dict):
+            return {k: cls._as_json_reads_it(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [cls._as_json_reads_it(v) for v in value]
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
 
     @field_validator("normalization")
     @classmethod

@@ -59,6 +59,7 @@ def train_command(
     lr: float = typer.Option(5e-3, help="Peak learning rate (one-cycle)."),
     widths: str = typer.Option("16,32,64", help="Channels per U-Net level, comma-separated."),
     stem: int = typer.Option(2, help="Space-to-depth factor before the U-Net (1: none)."),
+    refine: int = typer.Option(0, help="Channels of the full-resolution refinement (0: none)."),
     local_contrast: int = typer.Option(
         0, help="Radius of the local-contrast channel in pixels (0: none)."
     ),
@@ -83,6 +84,7 @@ def train_command(
         layers=tuple(x.strip() for x in layers.split(",")),
         widths=tuple(int(x) for x in widths.split(",")),
         stem=stem,
+        refine=refine,
         local_contrast_px=local_contrast,
         train_chips=train_chips,
         val_chips=val_chips,

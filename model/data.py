@@ -46,7 +46,7 @@ SPLIT_SEED_BASE = {"train": 1_000_000, "val": 2_000_000, "test": 3_000_000}
 IGNORE = 255
 """Label of pixels that do not count in the loss (nodata, land)."""
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when the way chips are made changes, so stale caches are not reused."""
 
 
@@ -155,6 +155,7 @@ def make_chip(seed: int, recipe: ChipRecipe) -> Chip:
     """Simulate one chip and bring it to the working resolution."""
     try:
         from catalog.simulate import SimulationConfig, simulate
+        from catalog.simulate.render import LABEL_CONTRAST_DB
     except ImportError as exc:  # pragma: no cover - the simulator ships with catalog
         raise TrainingDataError(
             f"the simulator (catalog.simulate) cannot be imported: {exc}. Install slickwatch fully."
@@ -191,12 +192,15 @@ def make_chip(seed: int, recipe: ChipRecipe) -> Chip:
     valid = fraction(usable) >= 0.5
     vv = np.where(valid, sigma0(scene.vv), np.nan)
     vh = np.where(valid, sigma0(scene.vh), np.nan)
-    # a pixel is oil of a class when that class covers at least a third of it (thin slicks
-    # narrower than a working pixel stay labelled), the largest class winning
-    shares = np.stack([fraction(scene.classes == c) for c in (1, 2, 3)])
-    best = shares.argmax(axis=0)
-    classes = np.where(shares.max(axis=0) >= 1 / 3, best + 1, 0).astype(np.uint8)
-    classes[~valid] = 0
+    # the simulator's labelling rule applied at the working resolution: a working pixel is oil
+    # when the slicks in it darken it by LABEL_CONTRAST_DB or more (the mean of the power the
+    # source pixels keep), so a slick narrower than a working pixel is labelled only where it
+    # still shows at 80 m; the class darkening most of the pixel wins
+    kept = fraction(scene.oil_power)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        visible = -10 * np.log10(kept) >= LABEL_CONTRAST_DB
+    shares = np.stack([fraction(scene.oil_class == c) for c in (1, 2, 3)])
+    classes = np.where(visible & valid, shares.argmax(axis=0) + 1, 0).astype(np.uint8)
     lookalike = (fraction(scene.lookalike) >= 0.5) & valid & (classes == 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         vv_db = np.where(vv > 0, 10 * np.log10(vv), np.nan).astype(np.float32)

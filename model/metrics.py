@@ -1,12 +1,12 @@
 """How good a segmentation is: pixel scores per class and for oil, slick-level matches, look-alikes.
 
 The decision rule is the one the pipeline applies (:func:`segment`): hysteresis on P(any oil) with
-the card's ``seed`` and ``grow``, components smaller than ``min_area_px`` dropped, and each
-component given the oil class with the largest summed probability (as the pipeline's stitch step
-does from its additive statistics).
+the card's ``seed`` and ``grow``; regions closer than 400 m grouped into one slick (the pipeline's
+``GROUP_DISTANCE_M``); slicks smaller than ``min_area_px`` dropped; each slick given the oil class
+with the largest summed probability (as the pipeline's stitch step does from its statistics).
 
-Slicks are connected components (8-connected) of the oil mask, with parts closer than
-``group_px`` pixels grouped into one slick, on both the truth and the prediction. A predicted
+Slicks are 8-connected regions of the oil mask grouped the same way (gaps up to ``gap_px``
+pixels, 5 px = 400 m at 80 m), on both the truth and the prediction. A predicted
 slick matches a true one when their IoU is at least 0.3 (greedy, best IoU first, one to one).
 True slicks smaller than ``min_slick_px`` (default 16 px, 0.1 km² at 80 m: specks the labels
 hold where a slick barely shows) are "ignored" as COCO ignores crowd regions: a prediction that
@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold
-from skimage.morphology import remove_small_objects
 
+GROUP_DISTANCE_M = 400.0
+"""Regions closer than this are one slick, as in the pipeline's stitch step (metres)."""
+GAP_PX = 5.0
+""":data:`GROUP_DISTANCE_M` in pixels at the working resolution of 80 m."""
 MATCH_IOU = 0.3
 """IoU at which a predicted slick counts as finding a true one."""
 MIN_SLICK_PX = 16
@@ -36,18 +39,23 @@ def oil_probability(probs: np.ndarray) -> np.ndarray:
     return 1.0 - probs[0]
 
 
-def segment(probs: np.ndarray, *, seed: float, grow: float, min_area_px: int) -> np.ndarray:
+def segment(
+    probs: np.ndarray, *, seed: float, grow: float, min_area_px: int, gap_px: float = GAP_PX
+) -> np.ndarray:
     """Class map (uint8, 0 background) from class probabilities ``[classes, H, W]``.
 
-    Hysteresis on P(oil) (``grow`` <= ``seed``), components under ``min_area_px`` pixels dropped,
-    each remaining component labelled with the oil class of largest summed probability.
+    Hysteresis on P(oil) (``grow`` <= ``seed``); regions with gaps up to ``gap_px`` pixels
+    grouped into slicks; slicks under ``min_area_px`` pixels dropped; each slick labelled with the
+    oil class of largest summed probability.
     """
     mask = apply_hysteresis_threshold(oil_probability(probs), grow, seed)
-    mask = remove_small_objects(mask, max_size=min_area_px - 1, connectivity=2)
-    labels, n = ndimage.label(mask, structure=EIGHT)
+    labels, n = group_regions(mask, gap_px=gap_px)
     out = np.zeros(mask.shape, dtype=np.uint8)
     if n == 0:
         return out
+    small = np.bincount(labels.ravel(), minlength=n + 1) < min_area_px
+    small[0] = True
+    labels[small[labels]] = 0
     sums = np.stack(
         [
             np.bincount(labels.ravel(), weights=probs[c].ravel(), minlength=n + 1)
@@ -60,16 +68,22 @@ def segment(probs: np.ndarray, *, seed: float, grow: float, min_area_px: int) ->
     return out
 
 
-def slick_components(classes: np.ndarray, *, group_px: int = 2) -> tuple[np.ndarray, int]:
-    """Slick labels (int32, 0 none) and count: 8-connected oil pixels, parts within
-    ``group_px`` pixels of each other grouped (by labelling a dilated mask)."""
-    mask = classes > 0
-    grouped = (
-        ndimage.binary_dilation(mask, structure=EIGHT, iterations=group_px) if group_px else mask
-    )
-    labels, n = ndimage.label(grouped, structure=EIGHT)
+def group_regions(mask: np.ndarray, *, gap_px: float = GAP_PX) -> tuple[np.ndarray, int]:
+    """Labels (int32, 0 none) and count of slicks: 8-connected regions of ``mask``, grouped when
+    the gap between them is at most ``gap_px`` pixels (pixel centres at most ``gap_px + 1``
+    apart: each region is grown by half that, Euclidean, and the grown regions labelled)."""
+    if gap_px <= 0 or not mask.any():
+        labels, n = ndimage.label(mask, structure=EIGHT)
+        return labels, n
+    grown = ndimage.distance_transform_edt(~mask) <= (gap_px + 1) / 2
+    labels, n = ndimage.label(grown, structure=EIGHT)
     labels[~mask] = 0
     return labels, n
+
+
+def slick_components(classes: np.ndarray, *, gap_px: float = GAP_PX) -> tuple[np.ndarray, int]:
+    """Slick labels and count of a class map (see :func:`group_regions`)."""
+    return group_regions(classes > 0, gap_px=gap_px)
 
 
 @dataclass
@@ -78,8 +92,8 @@ class Scores:
 
     class_names: dict[int, str]
     """Channel -> class name (0 is background)."""
-    group_px: int = 2
-    """Gap in pixels below which parts of a slick are one slick."""
+    gap_px: float = GAP_PX
+    """Gap in pixels up to which parts are one slick."""
     min_slick_px: int = MIN_SLICK_PX
     """True slicks smaller than this are ignored in the slick-level scores."""
     confusion: np.ndarray = field(init=False)
@@ -128,8 +142,8 @@ class Scores:
             self.lookalike_flagged_px += int((look & (predicted > 0)).sum())
 
     def _update_slicks(self, predicted: np.ndarray, truth: np.ndarray) -> None:
-        p_lab, n_p = slick_components(predicted, group_px=self.group_px)
-        t_lab, n_t = slick_components(truth, group_px=self.group_px)
+        p_lab, n_p = slick_components(predicted, gap_px=self.gap_px)
+        t_lab, n_t = slick_components(truth, gap_px=self.gap_px)
         area_t = np.bincount(t_lab.ravel(), minlength=n_t + 1)
         small = area_t < self.min_slick_px
         small[0] = False

@@ -53,6 +53,8 @@ class TrainConfig:
     """Channels per U-Net level (the finest at half resolution, see ``stem``)."""
     stem: int = 2
     """Space-to-depth factor before the U-Net (1: none)."""
+    refine: int = 0
+    """Channels of the full-resolution refinement (0: none)."""
     local_contrast_px: int = 0
     """Radius of the local-contrast input channel (pixels; 0: none)."""
     train_chips: int = 1000
@@ -130,12 +132,18 @@ def train(config: TrainConfig, *, progress: bool = True) -> ModelCard:
         in_layers=len(config.layers),
         widths=config.widths,
         stem=config.stem,
+        refine=config.refine,
         local_contrast_px=config.local_contrast_px,
     )
     module = SlickSegmenter(
         network=network.as_dict(), class_weights=class_weights(freq), lr=config.lr
     )
     run_dir = config.run_dir
+    if not config.resume:
+        # a fresh run must not resume from, or pick the "best" of, an earlier run's checkpoints
+        for stale in sorted((run_dir / "checkpoints").glob("*.ckpt")):
+            logger.info("removing %s of an earlier run (use --resume to continue it)", stale)
+            stale.unlink()
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{step}-{val_oil_iou:.4f}",

@@ -64,6 +64,12 @@ class Window:
     """bool: inside the product's data area."""
     slick_pixels: np.ndarray
     """Labelled pixels per slick of the plan (int64, one per slick)."""
+    oil_power: np.ndarray
+    """float32: the share of its clean power (sea + noise, before speckle) a sea pixel keeps under
+    oil, labelled or not (1 without oil). Averaged over a coarser pixel it gives the slick's
+    contrast at that pixel size, as :func:`model.data.make_chip` labels chips."""
+    oil_class: np.ndarray
+    """uint8: the class of the slick that darkens each pixel most, labelled or not (0 none)."""
 
 
 def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
@@ -139,11 +145,13 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
     # where a slick or a look-alike darkens the sea at all
     sea_flat, nv_flat, sea_ok = sea_vv.reshape(-1), nv.reshape(-1), sea.reshape(-1)
     is_oil = np.zeros(n, dtype=bool)
+    oil_power = np.ones(n, dtype=np.float32)
     dark = np.flatnonzero(oil < np.float32(0.999))
     if dark.size:
         sv, nvd = sea_flat[dark], nv_flat[dark]
-        contrast = 10.0 * np.log10((sv + nvd) / (sv * oil[dark] + nvd))
-        is_oil[dark] = (contrast >= LABEL_CONTRAST_DB) & sea_ok[dark]
+        kept = np.where(sea_ok[dark], (sv * oil[dark] + nvd) / (sv + nvd), 1.0)
+        oil_power[dark] = kept
+        is_oil[dark] = (-10.0 * np.log10(kept) >= LABEL_CONTRAST_DB) & sea_ok[dark]
     lookalike = ((speed < LOW_WIND_MS) | (front > 0.5)).reshape(-1)
     shade = np.flatnonzero(la_flat <= -LABEL_CONTRAST_DB)
     if shade.size:
@@ -189,4 +197,6 @@ def render_window(plan: ScenePlan, window: tuple[int, int, int, int]) -> Window:
         land=land & valid,
         valid=valid,
         slick_pixels=slick_pixels,
+        oil_power=oil_power.reshape(h, w),
+        oil_class=np.where(oil_power < 1, oil_class, 0).astype(np.uint8).reshape(h, w),
     )

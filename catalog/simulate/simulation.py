@@ -51,6 +51,10 @@ class SimulatedScene:
     """The plan the pixels were rendered from (time, footprint, wind...)."""
     slick_pixels: np.ndarray | None = field(default=None, repr=False)
     """Labelled pixels per slick of the plan."""
+    oil_power: np.ndarray | None = field(default=None, repr=False)
+    """Share of its clean power each sea pixel keeps under oil (1 without; see ``render``)."""
+    oil_class: np.ndarray | None = field(default=None, repr=False)
+    """Class of the slick darkening each pixel, labelled or not (0 none)."""
 
     @cached_property
     def polygons(self) -> gpd.GeoDataFrame:
@@ -155,4 +159,6 @@ def simulate(config: SimulationConfig) -> SimulatedScene:
         gcps=raster.gcps() if raster.kind == "grd" else None,
         plan=plan,
         slick_pixels=win.slick_pixels,
+        oil_power=win.oil_power,
+        oil_class=win.oil_class,
     )

@@ -24,10 +24,19 @@ def test_segment_hysteresis_and_min_area() -> None:
     oil[5, 6] = 0.9  # ... here
     oil[15, 2:12] = 0.5  # never seeded: dropped
     oil[10, 15] = 0.95  # seeded but 1 px: below min area
-    classes = segment(_probs(oil), seed=0.8, grow=0.4, min_area_px=3)
+    classes = segment(_probs(oil), seed=0.8, grow=0.4, min_area_px=3, gap_px=0)
     assert set(np.unique(classes)) == {0, 3}
     assert classes[5, 2:12].tolist() == [3] * 10
     assert classes.sum() == 3 * 10
+
+
+def test_segment_groups_before_the_minimum_area() -> None:
+    """Two 2 px pieces 4 px apart are one 4 px slick (kept); 7 px apart, two slicks (dropped)."""
+    oil = np.zeros((20, 30), dtype=np.float32)
+    oil[5, [2, 3, 8, 9]] = 0.9
+    oil[15, [2, 3, 11, 12]] = 0.9
+    classes = segment(_probs(oil), seed=0.8, grow=0.4, min_area_px=4, gap_px=5)
+    assert classes[5].sum() == 4 * 3 and classes[15].sum() == 0
 
 
 def test_segment_class_by_summed_probability() -> None:
@@ -35,7 +44,7 @@ def test_segment_class_by_summed_probability() -> None:
     probs[0] = 1.0
     probs[:, 4, 1:9] = [[0.1], [0.6], [0.0], [0.3]]  # INFRA leads (sum 4.2 against 3.0)...
     probs[:, 4, 8] = [0.1, 0.0, 0.0, 0.9]  # ...though one pixel is VESSEL
-    classes = segment(probs, seed=0.8, grow=0.5, min_area_px=1)
+    classes = segment(probs, seed=0.8, grow=0.5, min_area_px=1, gap_px=0)
     assert np.all(classes[4, 1:9] == 1)
 
 
@@ -50,7 +59,7 @@ def test_scores_by_hand() -> None:
     pred[30, 2:8] = 2  # a false slick on a look-alike
     lookalike = np.zeros(truth.shape, dtype=bool)
     lookalike[29:32, 0:10] = True  # 30 px, 6 of them flagged
-    scores = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=1)
+    scores = Scores(DEFAULT_CLASSES, gap_px=0, min_slick_px=1)
     scores.update(pred, truth, lookalike=lookalike)
     s = scores.summary()
     tp, fp, fn = 15 + 20, 6, 5 + 8
@@ -72,12 +81,12 @@ def test_slick_match_needs_iou_0_3_and_parts_group() -> None:
     truth[10, 0:30] = 3
     small = np.zeros_like(truth)
     small[10, 0:8] = 3  # IoU 8/30 < 0.3: no match
-    s = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=1)
+    s = Scores(DEFAULT_CLASSES, gap_px=0, min_slick_px=1)
     s.update(small, truth)
     assert s.summary()["matched_slicks"] == 0
     broken = truth.copy()
-    broken[10, 14:16] = 0  # one slick seen in two parts 2 px apart: one slick when grouped
-    grouped = Scores(DEFAULT_CLASSES, group_px=2)
+    broken[10, 14:17] = 0  # one slick seen in two parts 3 px apart: one slick when grouped
+    grouped = Scores(DEFAULT_CLASSES, gap_px=5)
     grouped.update(broken, truth)
     assert grouped.summary()["predicted_slicks"] == 1
     assert grouped.summary()["slick_f1"] == 1.0
@@ -91,7 +100,7 @@ def test_small_true_slicks_are_ignored_not_missed() -> None:
     pred = np.zeros_like(truth)
     pred[5, 2:22] = 3
     pred[25, 2:6] = 2
-    s = Scores(DEFAULT_CLASSES, group_px=0, min_slick_px=16)
+    s = Scores(DEFAULT_CLASSES, gap_px=0, min_slick_px=16)
     s.update(pred, truth)
     summary = s.summary()
     assert summary["slick_precision"] == 1.0 and summary["slick_recall"] == 1.0

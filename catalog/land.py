@@ -58,6 +58,11 @@ def _pixel_size_m(
 
 
 _STRIP_ROWS = 256
+_LATTICE_PX = 16
+"""Spacing (destination pixels) of the lattice whose lon/lat PROJ computes for a north-up grid;
+pixels interpolate between its nodes (bilinear: well under a metre off over 16 pixels of any
+UTM grid, against a 1 km mask) instead of sending every pixel through PROJ, which took 70% of
+the mask's time."""
 
 
 def _read_wrapped(src: rasterio.DatasetReader, rows: tuple[int, int], cols: tuple[int, int]):
@@ -70,6 +75,53 @@ def _read_wrapped(src: rasterio.DatasetReader, rows: tuple[int, int], cols: tupl
         parts.append(src.read(1, window=Window(start, rows[0], stop - start, rows[1] - rows[0])))
         c += stop - start
     return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+class _Lattice:
+    """Lon/lat of a north-up grid's pixels, interpolated between nodes PROJ computes.
+
+    The nodes sit at multiples of ``_LATTICE_PX`` pixels in absolute projected coordinates, not
+    relative to the window, so a pixel gets the same lon/lat whichever Dask block asks for it.
+    """
+
+    def __init__(self, xs: np.ndarray, ys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> None:
+        self.xs, self.ys, self.lon, self.lat = xs, ys, lon, lat
+
+    @classmethod
+    def build(cls, to_lonlat: Transformer, transform: affine.Affine, shape: tuple[int, int]):  # noqa: ANN206
+        def nodes(first: float, step: float, count: int) -> np.ndarray:
+            spacing = abs(step) * _LATTICE_PX
+            ends = (first + 0.5 * step, first + (count - 0.5) * step)
+            lo = math.floor(min(ends) / spacing) - 1
+            hi = math.ceil(max(ends) / spacing) + 1
+            return np.arange(lo, hi + 1, dtype=np.float64) * spacing
+
+        xs = nodes(transform.c, transform.a, shape[1])
+        ys = nodes(transform.f, transform.e, shape[0])
+        gx, gy = np.meshgrid(xs, ys)
+        lon, lat = to_lonlat.transform(gx, gy)
+        if np.ptp(lon) > 180.0:  # across the anti-meridian: continuous longitudes
+            lon = np.where(lon < 0.0, lon + 360.0, lon)
+        return cls(xs, ys, lon, lat)
+
+    def lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lon/lat at the grid of ``x`` (columns) by ``y`` (rows) projected coordinates."""
+
+        def weights(nodes: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            f = (at - nodes[0]) / (nodes[1] - nodes[0])
+            i = np.clip(np.floor(f).astype(np.int64), 0, nodes.size - 2)
+            return i, (f - i)
+
+        ix, wx = weights(self.xs, x)
+        iy, wy = weights(self.ys, y)
+        wy = wy[:, None]
+
+        def interpolate(v: np.ndarray) -> np.ndarray:
+            top = v[iy][:, ix] * (1 - wx) + v[iy][:, ix + 1] * wx
+            bottom = v[iy + 1][:, ix] * (1 - wx) + v[iy + 1][:, ix + 1] * wx
+            return top * (1 - wy) + bottom * wy
+
+        return interpolate(self.lon), interpolate(self.lat)
 
 
 def _sample(
@@ -90,10 +142,17 @@ def _sample(
     inverse = ~src.transform
     out = np.empty(shape, dtype=np.float32)
     cols = np.arange(shape[1], dtype=np.float64) + 0.5
+    lattice = _Lattice.build(to_lonlat, transform, shape) if transform.is_rectilinear else None
     for r0 in range(0, shape[0], _STRIP_ROWS):
         r1 = min(shape[0], r0 + _STRIP_ROWS)
-        grid_c, grid_r = np.meshgrid(cols, np.arange(r0, r1, dtype=np.float64) + 0.5)
-        lon, lat = to_lonlat.transform(*(transform @ (grid_c, grid_r)))
+        rows = np.arange(r0, r1, dtype=np.float64) + 0.5
+        if lattice is not None:
+            lon, lat = lattice.lonlat(
+                transform.c + cols * transform.a, transform.f + rows * transform.e
+            )
+        else:
+            grid_c, grid_r = np.meshgrid(cols, rows)
+            lon, lat = to_lonlat.transform(*(transform @ (grid_c, grid_r)))
         if np.ptp(lon) > 180.0:  # the strip crosses the anti-meridian: make longitudes continuous
             lon = np.where(lon < 0.0, lon + 360.0, lon)
         # fractional source indices of the pixel centres (cell centres are at index + 0.5)

@@ -96,29 +96,26 @@ class Coast:
     ) -> np.ndarray:
         """``F`` (metres, positive on the mainland) at a window; ``coarse`` keeps octaves >= 5
         km."""
-        n = math.radians(self.normal)
-        da = a - np.float32(self.origin[0])
-        ds = s - np.float32(self.origin[1])
-        proj = da * np.float32(math.cos(n)) + ds * np.float32(math.sin(n))
-        along = -da * np.float32(math.sin(n)) + ds * np.float32(math.cos(n))
-        spacing = tuple(o / pixel_size for o in _OCTAVES_M)
-        weights = tuple(
-            w if (not coarse or o >= _COARSE_M) else 0.0
-            for o, w in zip(_OCTAVES_M, _WEIGHTS, strict=True)
-        )
-        noise = fractal_noise(self.seed, _STREAM, rows, cols, spacing, weights)
-        return (
-            proj
-            + np.float32(self.bend) * along * along
-            - np.float32(self.offset)
-            + np.float32(self.roughness) * noise
-        )
+        return self._field(a, s, rows, cols, pixel_size, min_octave_m=_COARSE_M if coarse else 0.0)
 
     def _smooth_field(
         self, a: np.ndarray, s: np.ndarray, rows: np.ndarray, cols: np.ndarray, pixel_size: float
     ) -> np.ndarray:
         """``F`` without the octaves under 1.6 km: the line a barrier island follows (islands are
         shaped by longshore drift, smoother than the mainland shore)."""
+        return self._field(a, s, rows, cols, pixel_size, min_octave_m=1_600.0)
+
+    def _field(
+        self,
+        a: np.ndarray,
+        s: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        pixel_size: float,
+        *,
+        min_octave_m: float,
+    ) -> np.ndarray:
+        """``F`` with the noise octaves of at least ``min_octave_m`` metres."""
         n = math.radians(self.normal)
         da = a - np.float32(self.origin[0])
         ds = s - np.float32(self.origin[1])
@@ -126,7 +123,7 @@ class Coast:
         along = -da * np.float32(math.sin(n)) + ds * np.float32(math.cos(n))
         spacing = tuple(o / pixel_size for o in _OCTAVES_M)
         weights = tuple(
-            w if o >= 1_600.0 else 0.0 for o, w in zip(_OCTAVES_M, _WEIGHTS, strict=True)
+            w if o >= min_octave_m else 0.0 for o, w in zip(_OCTAVES_M, _WEIGHTS, strict=True)
         )
         noise = fractal_noise(self.seed, _STREAM, rows, cols, spacing, weights)
         return (

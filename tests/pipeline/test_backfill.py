@@ -339,6 +339,24 @@ def _slickwatch() -> list[str]:
     return [str(Path(sys.executable).with_name("slickwatch"))]
 
 
+def _backfill_command(catalog: Path, model: Path) -> list[str]:
+    """``slickwatch backfill`` of the whole test catalog with the tiny model."""
+    return [
+        *_slickwatch(),
+        "backfill",
+        "--stac",
+        str(catalog),
+        "--bbox",
+        WORLD,
+        "--start",
+        START,
+        "--end",
+        END,
+        "--model",
+        str(model),
+    ]
+
+
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment of a ``slickwatch`` process on the test database."""
@@ -369,20 +387,7 @@ def test_killed_backfill_resumes_with_every_scene_stored_once(
     cli_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    command = [
-        *_slickwatch(),
-        "backfill",
-        "--stac",
-        str(catalog.path),
-        "--bbox",
-        WORLD,
-        "--start",
-        START,
-        "--end",
-        END,
-        "--model",
-        str(tiny_model),
-    ]
+    command = _backfill_command(catalog.path, tiny_model)
     log = tmp_path / "killed.log"
     with log.open("w") as sink:  # a file, not a pipe: nobody reads while it runs
         proc = subprocess.Popen(
@@ -506,22 +511,7 @@ def test_ctrl_c_in_a_terminal_stops_the_backfill_cleanly(
     out_log, err_log = tmp_path / "out.log", tmp_path / "err.log"
     with out_log.open("w") as out_file, err_log.open("w") as err_file:  # files: nobody reads
         proc = subprocess.Popen(
-            [
-                *_slickwatch(),
-                "backfill",
-                "--stac",
-                str(catalog.path),
-                "--bbox",
-                WORLD,
-                "--start",
-                START,
-                "--end",
-                END,
-                "--model",
-                str(tiny_model),
-                "--max-concurrent",
-                "2",
-            ],
+            [*_backfill_command(catalog.path, tiny_model), "--max-concurrent", "2"],
             env={**cli_env, "SLICKWATCH_N_WORKERS": "2"},
             cwd=tmp_path,
             stdout=out_file,

@@ -197,13 +197,13 @@ def run_once(
     ``warm``: time a second run of the scene on the same cluster, as every scene after the first
     of a backfill runs (the workers have imported torch and loaded the model already)."""
     from pipeline import detect_scene
-    from pipeline.infer import input_pixels
+    from pipeline.infer import input_pixels, reset_input_pixels
 
     cluster, client = _cluster(workers)
     try:
         if warm:
             detect_scene(item, model=model, chunks=chunks, client=client)
-            client.run(_reset_input_pixels)
+            client.run(reset_input_pixels)
         t0 = time.perf_counter()
         frame = detect_scene(item, model=model, chunks=chunks, client=client)
         wall = time.perf_counter() - t0
@@ -222,12 +222,6 @@ def run_once(
         "peak_rss_mb": max(rss.values()),
         "timings": frame.attrs["timings"],
     }
-
-
-def _reset_input_pixels() -> None:
-    import pipeline.infer
-
-    pipeline.infer._input_pixels = 0
 
 
 def model_only(item: Path, *, chunks: int, model: Path | None) -> float:

@@ -117,8 +117,9 @@ class _Lattice:
         wy = wy[:, None]
 
         def interpolate(v: np.ndarray) -> np.ndarray:
-            top = v[iy][:, ix] * (1 - wx) + v[iy][:, ix + 1] * wx
-            bottom = v[iy + 1][:, ix] * (1 - wx) + v[iy + 1][:, ix + 1] * wx
+            top, bottom = v[iy], v[iy + 1]
+            top = top[:, ix] * (1 - wx) + top[:, ix + 1] * wx
+            bottom = bottom[:, ix] * (1 - wx) + bottom[:, ix + 1] * wx
             return top * (1 - wy) + bottom * wy
 
         return interpolate(self.lon), interpolate(self.lat)

@@ -125,6 +125,19 @@ class _Lattice:
         return interpolate(self.lon), interpolate(self.lat)
 
 
+def _any_land(src: rasterio.DatasetReader, inverse: affine.Affine, lattice: _Lattice) -> bool:
+    """Whether the source has a land cell under the lattice, with the margin the strips read.
+
+    Interpolated lon/lat stay within the range of the lattice's nodes, which reach past the grid
+    on every side, so this window holds every cell the strips would read: at sea (most blocks of
+    most scenes) one small read answers, and each pixel need not be placed."""
+    sc, sr = inverse @ (lattice.lon, lattice.lat)
+    sc, sr = sc - 0.5, np.clip(sr - 0.5, 0.0, src.height - 1.0)
+    rows = (max(0, int(np.floor(sr.min())) - 1), min(src.height, int(np.floor(sr.max())) + 3))
+    cols = (int(np.floor(sc.min())) - 1, int(np.floor(sc.max())) + 3)
+    return bool(_read_wrapped(src, rows, cols).any())
+
+
 def _sample(
     src: rasterio.DatasetReader, crs: CRS, transform: affine.Affine, shape: tuple[int, int]
 ) -> np.ndarray:
@@ -144,6 +157,9 @@ def _sample(
     out = np.empty(shape, dtype=np.float32)
     cols = np.arange(shape[1], dtype=np.float64) + 0.5
     lattice = _Lattice.build(to_lonlat, transform, shape) if transform.is_rectilinear else None
+    if lattice is not None and not _any_land(src, inverse, lattice):
+        out[:] = 0.0  # what the strips below would compute from an all-sea window, at sea
+        return out
     for r0 in range(0, shape[0], _STRIP_ROWS):
         r1 = min(shape[0], r0 + _STRIP_ROWS)
         rows = np.arange(r0, r1, dtype=np.float64) + 0.5

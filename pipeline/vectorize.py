@@ -155,25 +155,30 @@ def vectorize_block(
         near_edge |= ~g
         near_land |= c == LAND
         near_nodata |= c == NODATA
-    flat = labels.ravel()
+    # statistics over the slick pixels only (a few % of a block), not every pixel of it
+    inside = np.flatnonzero(labels)
+    flat = labels.ravel()[inside]
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(flat, weights=mask.ravel(), minlength=n + 1)[1:].astype(np.int64)
+        return np.bincount(flat[mask.ravel()[inside]], minlength=n + 1)[1:].astype(np.int64)
 
     def total(values: np.ndarray) -> np.ndarray:
-        sums = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=n + 1)
+        sums = np.bincount(flat, weights=values.ravel()[inside], minlength=n + 1)
         return np.rint(sums[1:]).astype(np.int64)  # exact: integer sums well below 2**53
 
+    own_p_oil = np.ascontiguousarray(p_oil[1:-1, 1:-1])
     stats = {
-        "px": count(np.ones_like(own_grow)),
-        "seed_px": count(p_oil[1:-1, 1:-1] >= thresholds.seed),
+        "px": np.bincount(flat, minlength=n + 1)[1:].astype(np.int64),
+        "seed_px": count(own_p_oil >= thresholds.seed),
         "edge_px": count(near_edge),
         "land_edge_px": count(near_edge & near_land),
         "nodata_edge_px": count(near_edge & near_nodata),
     }
     for k in range(n_classes):
-        stats[f"p{k}"] = total(probs[k])
-    stats["p_oil_max"] = ndimage.maximum(p_oil[1:-1, 1:-1], labels, index).astype(np.int64)
+        stats[f"p{k}"] = total(np.ascontiguousarray(probs[k]))
+    oil_max = np.zeros(n + 1, dtype=np.int64)
+    np.maximum.at(oil_max, flat, own_p_oil.ravel()[inside])
+    stats["p_oil_max"] = oil_max[1:]
 
     transform = grid.window_transform(*origin)
     polygons: dict[int, list] = {}

@@ -106,6 +106,13 @@ def _assign_regions(
     return out
 
 
+def _regions_alone(regions: gpd.GeoDataFrame, *, links: dict[int, int]) -> gpd.GeoDataFrame:
+    """The regions of one part each (no seam link), indexed by region like a dissolve's."""
+    linked = regions["region"].isin(set(links.values()))
+    alone = regions[~linked].set_index("region")
+    return alone[["geometry", *(c for c in alone.columns if c != "geometry")]]
+
+
 def _aggregations(columns: Sequence[str]) -> dict[str, str]:
     return {c: ("max" if c == "p_oil_max" else "sum") for c in columns}
 
@@ -134,8 +141,17 @@ def merge_seams(
     frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
     regions_meta = _assign_regions(meta, links={}, n_cols=n_cols)
     assigned = frame.map_partitions(_assign_regions, links=links, n_cols=n_cols, meta=regions_meta)
-    stats = [c for c in regions_meta.columns if c not in ("region", "geometry")]
-    merged = assigned.dissolve(by="region", aggfunc=_aggregations(stats))
+    # A part that touches no other across a seam is a region as it is: only the linked parts go
+    # through the dissolve (its shuffle and graph cost ~0.3 s even for a handful of rows).
+    alone = assigned.map_partitions(
+        _regions_alone, links=links, meta=_regions_alone(regions_meta, links={})
+    )
+    if links:
+        stats = [c for c in regions_meta.columns if c not in ("region", "geometry")]
+        linked = assigned[assigned["region"].isin(set(links.values()))]
+        merged = dd.concat([alone, linked.dissolve(by="region", aggfunc=_aggregations(stats))])
+    else:
+        merged = alone
     result = client.compute(merged).result() if client is not None else dask.compute(merged)[0]
     result = gpd.GeoDataFrame(result, geometry="geometry", crs=meta.crs)
     return result.sort_index()

@@ -176,16 +176,11 @@ def amplification(
 
 
 def _cluster(workers: int):
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        memory_limit=None,
-        silence_logs=logging.WARNING,  # the figures, not the cluster's INFO lines
-    )
+    from pipeline.cluster import local_cluster
+
+    cluster = local_cluster(n_workers=workers, memory_limit=None)  # as `slickwatch detect` runs
     return cluster, Client(cluster, set_as_default=False)
 
 

@@ -57,7 +57,9 @@ def make_spec(
     """
     from dask_kubernetes.operator import make_cluster_spec, make_worker_spec
 
-    environment = {"OMP_NUM_THREADS": "1", **(env or {})}
+    from pipeline.cluster import WORKER_ENVIRON
+
+    environment = {"OMP_NUM_THREADS": "1", **WORKER_ENVIRON, **(env or {})}
     cpu = {
         "requests": {"cpu": "1", "memory": cpu_memory},
         "limits": {"cpu": "1", "memory": cpu_memory},

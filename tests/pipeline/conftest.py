@@ -40,17 +40,13 @@ def shipped_model() -> Path:
 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
-    """A real local cluster: two worker processes, one thread each."""
-    from distributed import Client, LocalCluster
+    """A real local cluster, as the pipeline starts one: two worker processes, one thread each."""
+    from distributed import Client
+
+    from pipeline.cluster import local_cluster
 
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            memory_limit="4GiB",
-        ) as cluster,
+        local_cluster(n_workers=2, memory_limit="4GiB") as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
         yield client

@@ -303,6 +303,7 @@ def run_detection(
             n_cols=nx,
             meta=empty_parts(len(card.classes), grid.epsg),
             client=client,
+            partitions=sum(client.nthreads().values()),
         )
     task_seconds = _task_seconds([t for t in stream.data if t.get("key") in keys])
     del futures, parts
@@ -344,6 +345,7 @@ def run_detection(
         resolution=options.resolution,
         scene_id=scene.scene_id,
         timestamp=scene.start,
+        client=client,
     )
     timings["describe"] = round(time.perf_counter() - t0, 3)
     report("describe", 1, 1)

@@ -124,6 +124,7 @@ def merge_seams(
     n_cols: int,
     meta: gpd.GeoDataFrame,
     client: object | None = None,
+    partitions: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Connected regions from block parts, with dask-geopandas.
 
@@ -133,12 +134,18 @@ def merge_seams(
         n_cols: blocks along x.
         meta: an empty parts frame (columns and types).
         client: a ``distributed.Client`` to compute on (default: dask's current scheduler).
+        partitions: merge the blocks' parts into at most this many partitions first (default:
+            one per block).
 
     Returns:
         One row per connected region, its statistics summed, index ``region``.
     """
     links = seam_links(edges, n_cols=n_cols)
     frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
+    if partitions is not None and frame.npartitions > partitions:
+        # a few hundred polygons per block: fewer, larger partitions mean fewer tasks (each costs
+        # a scheduler round trip) in the steps below
+        frame = frame.repartition(npartitions=max(1, partitions))
     regions_meta = _assign_regions(meta, links={}, n_cols=n_cols)
     assigned = frame.map_partitions(_assign_regions, links=links, n_cols=n_cols, meta=regions_meta)
     # A part that touches no other across a seam is a region as it is: only the linked parts go

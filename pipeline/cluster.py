@@ -26,15 +26,18 @@ def has_gpu_workers(client: object) -> bool:
     return any(w.get("resources", {}).get(GPU_RESOURCE) for w in workers.values())
 
 
-WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024)}
+WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(1024**3), "MALLOC_ARENA_MAX": "1"}
 """Environment of the worker processes, beside Dask's own ``pre-spawn-environ``.
 
-Dask sets ``MALLOC_TRIM_THRESHOLD_`` for its workers, and setting any of glibc's malloc tunables
-freezes the mmap threshold at 128 kB: every feature map of the network (up to tens of MB) is then
-a fresh ``mmap`` whose pages fault in again on each call, and a 2048² block takes 1.7x longer to
-infer (5.4 s against 3.2 s, ``benchmarks/scene.py``). 32 MB is the ceiling glibc's own sliding
-threshold reaches; Dask's trimming still returns freed memory. Operators starting ``dask worker``
-themselves set it in the workers' environment (see the README)."""
+glibc serves an allocation above its mmap threshold, or one from a thread's arena larger than
+that arena's 64 MB heaps, with a fresh ``mmap`` whose pages fault in (zeroed) on first touch and
+go back to the system on ``free``. The network's feature maps on a 2048² block are 100-550 MB
+each and tasks run in worker threads, so every layer of every block paid those page faults
+again (Dask's ``MALLOC_TRIM_THRESHOLD_`` also freezes the threshold at 128 kB, so even small maps
+did). With the threshold at 1 GiB and one arena (the main heap, which has no size cap) the maps
+are reused: a 2048² block infers in ~2.4 s instead of ~4.3 s, for ~250 MB more resident memory
+(``benchmarks/scene.py`` measures both). Dask's trimming still returns the heap's free top.
+Operators starting ``dask worker`` themselves set these in the workers' environment (README)."""
 
 
 def local_cluster(

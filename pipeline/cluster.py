@@ -35,9 +35,11 @@ go back to the system on ``free``. The network's feature maps on a 2048² block 
 each and tasks run in worker threads, so every layer of every block paid those page faults
 again (Dask's ``MALLOC_TRIM_THRESHOLD_`` also freezes the threshold at 128 kB, so even small maps
 did). With the threshold at 1 GiB and one arena (the main heap, which has no size cap) the maps
-are reused: a 2048² block infers in ~2.4 s instead of ~4.3 s, for ~250 MB more resident memory
-(``benchmarks/scene.py`` measures both). Dask's trimming still returns the heap's free top.
-Operators starting ``dask worker`` themselves set these in the workers' environment (README)."""
+are reused: a 2048² block infers in ~2.4 s instead of ~4.3 s, for ~60 MB more resident memory
+(``benchmarks/scene.py`` measures both). After each block the inference task hands the heap's
+free pages back (``pipeline.infer._release_free_memory``), so memory does not creep up over a
+scene's blocks. Operators starting ``dask worker`` themselves set these in the workers'
+environment (README)."""
 
 
 def local_cluster(

@@ -13,6 +13,7 @@ The model is loaded once per worker process: tasks carry only the model card's p
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,8 +109,23 @@ def _infer_block(x: np.ndarray, *, spec: InferSpec, block_info: dict | None = No
     if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
         _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
     probs = predictor.predict_image(x, tile_size=round_up(tile, m))
-    out = np.rint(probs[:, top:bottom, left:right] * 255.0)
-    return out.astype(np.uint8)
+    out = np.rint(probs[:, top:bottom, left:right] * 255.0).astype(np.uint8)
+    del probs
+    _release_free_memory()
+    return out
+
+
+def _release_free_memory() -> None:
+    """Give the heap's free pages back to the system after a block (glibc's ``malloc_trim``).
+
+    The workers keep the network's feature maps on the heap (``pipeline.cluster.WORKER_ENVIRON``)
+    so that the layers of one block reuse each other's memory; without this, fragments of that
+    heap pile up block after block and a worker's resident memory grows with the scene. Neither
+    the standard library nor Dask wraps the call (Dask's documentation shows the same ctypes
+    line), and it is a no-op where the C library is not glibc.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def infer(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da.Array:

@@ -281,12 +281,14 @@ def run_detection(
         keys = _graph_keys(results)
     with get_task_stream(client) as stream, no_fusion():
         futures = client.compute(results)
+        # submitted now, they run on each block's worker as the block ends: no round trips after
+        info_futures = client.map(_block_info, futures, pure=False)
+        parts = client.map(_block_parts, futures, pure=False)
         report("graph", 1, 1)
         report("blocks", 0, len(futures))
-        for done, _ in enumerate(as_completed(futures, loop=client.loop), start=1):
+        for done, _ in enumerate(as_completed(info_futures, loop=client.loop), start=1):
             report("blocks", done, len(futures))
-        infos = client.gather(client.map(_block_info, futures, pure=False))
-        parts = client.map(_block_parts, futures, pure=False)
+        infos = client.gather(info_futures)
         timings["compute"] = round(time.perf_counter() - t0, 3)
 
         t0 = time.perf_counter()
@@ -306,7 +308,7 @@ def run_detection(
             partitions=sum(client.nthreads().values()),
         )
     task_seconds = _task_seconds([t for t in stream.data if t.get("key") in keys])
-    del futures, parts
+    del futures, info_futures, parts
     statistics: dict[str, Any] = {
         "grid_px": grid.pixels,
         "ocean_px": pixels["ocean"],

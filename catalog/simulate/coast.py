@@ -28,6 +28,9 @@ _OCTAVES_M = (100_000.0, 40_000.0, 15_000.0, 5_000.0, 1_600.0, 500.0, 160.0, 50.
 _WEIGHTS = (1.0, 0.62, 0.38, 0.24, 0.15, 0.09, 0.055, 0.035)
 _COARSE_M = 5_000.0
 """Octaves at least this long make the coarse coastline of the wind grid."""
+_BARRIER_M = 1_600.0
+"""Octaves at least this long make the line barrier islands follow (islands are shaped by
+longshore drift, smoother than the mainland shore)."""
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -92,30 +95,11 @@ class Coast:
         cols: np.ndarray,
         pixel_size: float,
         *,
-        coarse: bool = False,
+        min_octave_m: float = 0.0,
     ) -> np.ndarray:
-        """``F`` (metres, positive on the mainland) at a window; ``coarse`` keeps octaves >= 5
-        km."""
-        return self._field(a, s, rows, cols, pixel_size, min_octave_m=_COARSE_M if coarse else 0.0)
-
-    def _smooth_field(
-        self, a: np.ndarray, s: np.ndarray, rows: np.ndarray, cols: np.ndarray, pixel_size: float
-    ) -> np.ndarray:
-        """``F`` without the octaves under 1.6 km: the line a barrier island follows (islands are
-        shaped by longshore drift, smoother than the mainland shore)."""
-        return self._field(a, s, rows, cols, pixel_size, min_octave_m=1_600.0)
-
-    def _field(
-        self,
-        a: np.ndarray,
-        s: np.ndarray,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        pixel_size: float,
-        *,
-        min_octave_m: float,
-    ) -> np.ndarray:
-        """``F`` with the noise octaves of at least ``min_octave_m`` metres."""
+        """``F`` (metres, positive on the mainland) at a window, with the noise octaves of at
+        least ``min_octave_m`` metres (:data:`_COARSE_M`: the wind grid's coastline;
+        :data:`_BARRIER_M`: the line a barrier island follows)."""
         n = math.radians(self.normal)
         da = a - np.float32(self.origin[0])
         ds = s - np.float32(self.origin[1])
@@ -190,7 +174,7 @@ class Coast:
         coarse: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(land fraction, F, barrier share)`` of a window (float32 each)."""
-        f = self.field(a, s, rows, cols, pixel_size, coarse=coarse)
+        f = self.field(a, s, rows, cols, pixel_size, min_octave_m=_COARSE_M if coarse else 0.0)
         scale = np.float32(max(pixel_size, 1.0) if not coarse else 1000.0)
         land = np.clip(f / scale + np.float32(0.5), 0.0, 1.0)
         if self.sounds > 0:
@@ -203,7 +187,9 @@ class Coast:
                 wiggle = np.float32(0.45 * half) * lattice_noise(
                     self.seed, _STREAM + 7, rows, cols, 3000.0 / pixel_size
                 )
-            line = f if coarse else self._smooth_field(a, s, rows, cols, pixel_size)
+            line = (
+                f if coarse else self.field(a, s, rows, cols, pixel_size, min_octave_m=_BARRIER_M)
+            )
             band = np.float32(half) + wiggle - np.abs(line + np.float32(dist))
             barrier = np.clip(band / scale + np.float32(0.5), 0.0, 1.0)
             land = np.maximum(land, barrier)

@@ -24,8 +24,8 @@ from skimage.filters import apply_hysteresis_threshold
 
 GROUP_DISTANCE_M = 400.0
 """Regions closer than this are one slick, as in the pipeline's stitch step (metres)."""
-GAP_PX = 5.0
-""":data:`GROUP_DISTANCE_M` in pixels at the working resolution of 80 m."""
+GAP_PX = GROUP_DISTANCE_M / 80.0
+""":data:`GROUP_DISTANCE_M` in pixels at the working resolution (80 m): 5."""
 MATCH_IOU = 0.3
 """IoU at which a predicted slick counts as finding a true one."""
 MIN_SLICK_PX = 16

@@ -106,10 +106,9 @@ def _assign_regions(
     return out
 
 
-def _regions_alone(regions: gpd.GeoDataFrame, *, links: dict[int, int]) -> gpd.GeoDataFrame:
-    """The regions of one part each (no seam link), indexed by region like a dissolve's."""
-    linked = regions["region"].isin(set(links.values()))
-    alone = regions[~linked].set_index("region")
+def _regions_alone(regions: gpd.GeoDataFrame, *, linked: set[int]) -> gpd.GeoDataFrame:
+    """The regions of one part each (not in ``linked``), indexed by region like a dissolve's."""
+    alone = regions[~regions["region"].isin(linked)].set_index("region")
     return alone[["geometry", *(c for c in alone.columns if c != "geometry")]]
 
 
@@ -150,13 +149,14 @@ def merge_seams(
     assigned = frame.map_partitions(_assign_regions, links=links, n_cols=n_cols, meta=regions_meta)
     # A part that touches no other across a seam is a region as it is: only the linked parts go
     # through the dissolve (its shuffle and graph cost ~0.3 s even for a handful of rows).
+    linked = set(links.values())  # the regions of more than one part
     alone = assigned.map_partitions(
-        _regions_alone, links=links, meta=_regions_alone(regions_meta, links={})
+        _regions_alone, linked=linked, meta=_regions_alone(regions_meta, linked=set())
     )
-    if links:
+    if linked:
         stats = [c for c in regions_meta.columns if c not in ("region", "geometry")]
-        linked = assigned[assigned["region"].isin(set(links.values()))]
-        merged = dd.concat([alone, linked.dissolve(by="region", aggfunc=_aggregations(stats))])
+        joined = assigned[assigned["region"].isin(linked)]
+        merged = dd.concat([alone, joined.dissolve(by="region", aggfunc=_aggregations(stats))])
     else:
         merged = alone
     result = client.compute(merged).result() if client is not None else dask.compute(merged)[0]

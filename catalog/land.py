@@ -82,6 +82,9 @@ class _Lattice:
 
     The nodes sit at multiples of ``_LATTICE_PX`` pixels in absolute projected coordinates, not
     relative to the window, so a pixel gets the same lon/lat whichever Dask block asks for it.
+    The bilinear step is written out because it is separable on a rectilinear grid (one weight
+    per column and one per row); scipy's ``RegularGridInterpolator`` and ``map_coordinates`` take
+    a coordinate pair per pixel, twice the arrays of a strip for the same result.
     """
 
     def __init__(self, xs: np.ndarray, ys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> None:

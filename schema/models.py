@@ -248,6 +248,19 @@ class Slick(Base):
             postgresql_where=sa.text("active"),
         ),
         sa.Index("ix_slick_slick", "slick", postgresql_using="gin"),
+        # pages of active slicks in id order, filtered by index-only scan (migration 0006)
+        sa.Index(
+            "ix_slick_active_id_cover",
+            "id",
+            postgresql_include=[
+                "slick_class",
+                "machine_confidence",
+                "orchestrator_run",
+                "slick_timestamp",
+                "validated",
+            ],
+            postgresql_where=sa.text("active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)

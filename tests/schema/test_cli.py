@@ -58,10 +58,10 @@ def test_db_lifecycle(app: typer.Typer, runner: CliRunner, pg_dir: Path) -> None
 
     result = runner.invoke(app, ["db", "migrate"])
     assert result.exit_code == 0, result.output
-    assert "database at 0005" in result.output
+    assert "database at 0006" in result.output
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0
-    assert "schema   0005 (head 0005: up to date)" in result.output
+    assert "schema   0006 (head 0006: up to date)" in result.output
 
     result = runner.invoke(app, ["db", "url", "--libpq"])
     port = Cluster(pg_dir).status().port

@@ -66,7 +66,7 @@ def test_upgrade_downgrade_upgrade_and_check(raw_url: str) -> None:
     assert current(raw_url) is None
 
     upgrade(raw_url)
-    assert current(raw_url) == heads()[0] == "0005"
+    assert current(raw_url) == heads()[0] == "0006"
     tables, views, functions = _objects(raw_url)
     assert model_tables <= tables
     assert views == VIEWS and functions == FUNCTIONS
@@ -81,7 +81,7 @@ def test_upgrade_downgrade_upgrade_and_check(raw_url: str) -> None:
     upgrade(raw_url, "0002")  # step by step this time
     assert current(raw_url) == "0002"
     upgrade(raw_url)
-    assert current(raw_url) == "0005"
+    assert current(raw_url) == "0006"
     check(raw_url)
     with engine_for(raw_url).connect() as conn:
         classes = conn.execute(sa.text("SELECT count(*) FROM slick_class")).scalar_one()
@@ -108,7 +108,7 @@ def test_failed_downgrade_keeps_data_and_revision(raw_url: str) -> None:
         )
     with pytest.raises(MigrationError, match="rolled back"):
         downgrade(raw_url, "0001")  # removing the classes would orphan the slick
-    assert current(raw_url) == "0005"
+    assert current(raw_url) == "0006"
     with engine_for(raw_url).connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM slick")).scalar_one() == 1
 

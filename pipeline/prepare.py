@@ -105,6 +105,9 @@ def prepare(
         + da.core.tokenize(raw.data.name, scene, card.model_dump(), grid, land_buffer_m),
         meta=np.empty((0, 0, 0), dtype=np.float32),
     )
-    layers = stacked[:n_layers]
+    # copies, not views: a slice of a block keeps the whole block's buffer alive, and the layers
+    # wait for their neighbours' halos (context for its block's vectorize step) while the float32
+    # context plane would ride along unseen by the worker's memory accounting
+    layers = stacked[:n_layers].map_blocks(np.array, copy=True, dtype=np.float32)
     context = stacked[n_layers].astype(np.uint8)
     return layers, context

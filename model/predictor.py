@@ -129,11 +129,12 @@ def _load_module(card: ModelCard, path: Path, device: str):  # -> torch.nn.Modul
     import torch
 
     global _loads
-    from model.network import ARCHITECTURE, NetworkConfig, SlickNet
+    from model.network import ARCHITECTURE, NetworkConfig, SlickNet, fold_batch_norms
 
     if card.architecture == ARCHITECTURE and path == card.path_of(card.weights_file):
         module = SlickNet(NetworkConfig.from_dict(card.network))
         module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        module = fold_batch_norms(module.eval())
     else:
         with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13, still loads
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -11,6 +11,7 @@ from model.network import (
     SlickNet,
     count_parameters,
     flops_per_pixel,
+    fold_batch_norms,
     measure_receptive_field,
 )
 
@@ -56,3 +57,25 @@ def test_counts() -> None:
     full = 9 * (8 + 64 + 64 * 2 + 64) + 8 * 4  # full-resolution convs and head, per pixel
     quarter = (9 * (128 + 256) + 4 * 16 * 8) / 4  # half-resolution convs; the up-conv per input px
     assert flops == pytest.approx(2 * (full + quarter))
+
+
+def test_folded_batch_norms_give_the_same_outputs(make_net) -> None:
+    """The predictor's inference network: batch norms folded into the convolutions."""
+    net = make_net(stem=2)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():  # statistics and affine parameters as training leaves them
+        for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            bn.running_mean.copy_(torch.randn(bn.num_features, generator=generator))
+            bn.running_var.copy_(torch.rand(bn.num_features, generator=generator) + 0.5)
+            bn.weight.copy_(torch.randn(bn.num_features, generator=generator))
+            bn.bias.copy_(torch.randn(bn.num_features, generator=generator))
+    with pytest.raises(ValueError, match="eval mode"):
+        fold_batch_norms(net.train())
+    net.eval()
+    x = torch.randn(2, 1, 64, 80, generator=generator)
+    with torch.no_grad():
+        expected = net(x)
+        folded = fold_batch_norms(net)
+        got = folded(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4)

@@ -1,5 +1,6 @@
 """Predictor throughput on CPU: megapixels per second by tile size, batch size and threads, eager
-against ``torch.compile`` and float32 against bfloat16 autocast, side by side in one run.
+against ``torch.compile``, float32 against bfloat16 autocast, and batch norms folded into the
+convolutions (as the predictor loads the network) against kept, side by side in one run.
 
     .venv/bin/python benchmarks/predictor.py                 # the shipped model
     .venv/bin/python benchmarks/predictor.py --card DIR --quick
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from model.card import ModelCard
+from model.network import ARCHITECTURE, NetworkConfig, SlickNet
 from model.predictor import SHIPPED_DIR, Predictor, _load_module
 
 console = Console()
@@ -116,6 +118,13 @@ def main(
     )
 
     variants = [("eager bfloat16", Predictor(model_card, module, precision="bfloat16"))]
+    weights = model_card.artifact()[0]
+    if model_card.architecture == ARCHITECTURE and weights == model_card.path_of(
+        model_card.weights_file
+    ):  # what the predictor loaded before it folded the batch norms into the convolutions
+        unfolded = SlickNet(NetworkConfig.from_dict(model_card.network))
+        unfolded.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        variants.insert(0, ("eager float32, BN unfolded", Predictor(model_card, unfolded.eval())))
     if compile:
         variants.append(("compiled float32", Predictor(model_card, module, compiled=True)))
         variants.append(

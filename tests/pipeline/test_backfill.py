@@ -451,6 +451,20 @@ def test_killed_backfill_resumes_with_every_scene_stored_once(
     assert [tuple(t) for t in triggers] == [(6, 5), (6, 5)]
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT as an interactive Python has it: KeyboardInterrupt here, the default action in the
+    processes started. A suite launched in the background by a non-interactive shell inherits
+    SIGINT *ignored* (POSIX, for asynchronous lists), and an ignored signal stays ignored across
+    exec: the Ctrl-C these tests send would then never arrive."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_finishes_the_scenes_in_flight_and_a_rerun_does_the_rest(
     catalog: BackfillCatalog, tiny_model: Path, database_url: str, dask_client: object
 ) -> None:
@@ -500,6 +514,7 @@ def test_ctrl_c_finishes_the_scenes_in_flight_and_a_rerun_does_the_rest(
     assert _successes(database_url) == Counter(catalog.good)
 
 
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_in_a_terminal_stops_the_backfill_cleanly(
     catalog: BackfillCatalog,
     tiny_model: Path,

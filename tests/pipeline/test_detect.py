@@ -90,10 +90,11 @@ def test_seams_match_a_single_block_run(one_block, runs, dask_client, chunks: in
     # the slick crossed seams and still came out as one polygon
     vessel = _oil(cut).iloc[0]
     assert len(vessel.geometry.geoms) == len(_oil(one_block).iloc[0].geometry.geoms)
-    # however many blocks, each worker process loaded the model once
+    # however many blocks, a worker process loads the model at most once (one that the
+    # scheduler gave no inference task loads it never), never once per task
     loads = dask_client.run(load_count)
-    assert all(n == 1 for n in loads.values()), loads
-    assert stats["blocks"] > len(loads)
+    assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, loads
+    assert stats["blocks"] > sum(loads.values())
 
 
 def test_a_worker_killed_mid_scene_changes_nothing(

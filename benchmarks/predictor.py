@@ -25,7 +25,6 @@ from rich.console import Console
 from rich.table import Table
 
 from model.card import ModelCard
-from model.network import ARCHITECTURE, NetworkConfig, SlickNet
 from model.predictor import SHIPPED_DIR, Predictor, _load_module
 
 console = Console()
@@ -118,13 +117,10 @@ def main(
     )
 
     variants = [("eager bfloat16", Predictor(model_card, module, precision="bfloat16"))]
-    weights = model_card.artifact()[0]
-    if model_card.architecture == ARCHITECTURE and weights == model_card.path_of(
-        model_card.weights_file
-    ):  # what the predictor loaded before it folded the batch norms into the convolutions
-        unfolded = SlickNet(NetworkConfig.from_dict(model_card.network))
-        unfolded.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        variants.insert(0, ("eager float32, BN unfolded", Predictor(model_card, unfolded.eval())))
+    # what the predictor ran before it folded the batch norms into the convolutions
+    unfolded = _load_module(model_card, model_card.artifact()[0], "cpu", fold=False)
+    if any(isinstance(m, torch.nn.BatchNorm2d) for m in unfolded.modules()):
+        variants.insert(0, ("eager float32, BN unfolded", Predictor(model_card, unfolded)))
     if compile:
         variants.append(("compiled float32", Predictor(model_card, module, compiled=True)))
         variants.append(

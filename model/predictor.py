@@ -125,7 +125,9 @@ def _pick_device(device: str | None) -> str:
     return device
 
 
-def _load_module(card: ModelCard, path: Path, device: str):  # -> torch.nn.Module
+def _load_module(card: ModelCard, path: Path, device: str, *, fold: bool = True):
+    """The network (``torch.nn.Module``) of a card's weights or TorchScript file; ``fold``: batch
+    norms folded into the convolutions (state-dict networks only; TorchScript loads as it is)."""
     import torch
 
     global _loads
@@ -134,7 +136,8 @@ def _load_module(card: ModelCard, path: Path, device: str):  # -> torch.nn.Modul
     if card.architecture == ARCHITECTURE and path == card.path_of(card.weights_file):
         module = SlickNet(NetworkConfig.from_dict(card.network))
         module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        module = fold_batch_norms(module.eval())
+        if fold:
+            module = fold_batch_norms(module.eval())
     else:
         with warnings.catch_warnings():  # TorchScript is deprecated in torch 2.13, still loads
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -92,6 +92,32 @@ def footprint_in(scene: Scene, epsg: int) -> BaseGeometry:
     return _project(scene.footprint, pyproj.CRS.from_epsg(epsg))
 
 
+_SNAP = 1e-6
+"""Pixels of float error tolerated when snapping grid edges to pixel lines."""
+
+
+def _raster_extent(scene: Scene) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of the union of a projected scene's north-up rasters, in their
+    CRS; ``None`` when not every raster's transform and shape are known (GCP scenes, STAC items
+    without ``proj:transform``/``proj:shape``)."""
+    if scene.georeferencing != "affine" or not scene.assets:
+        return None
+    bounds = []
+    for asset in scene.assets:
+        t, shape = asset.transform, asset.shape
+        if t is None or shape is None or t.b != 0 or t.d != 0:
+            return None
+        xs = (t.c, t.c + shape[1] * t.a)
+        ys = (t.f, t.f + shape[0] * t.e)
+        bounds.append((min(xs), min(ys), max(xs), max(ys)))
+    return (
+        min(b[0] for b in bounds),
+        min(b[1] for b in bounds),
+        max(b[2] for b in bounds),
+        max(b[3] for b in bounds),
+    )
+
+
 def _anchor(scene: Scene, resolution: float) -> tuple[float, float]:
     """A point the grid's pixel corners go through: the rasters' own corner when they are
     projected (so that a working grid at their resolution needs no resampling), else 0, 0."""
@@ -109,8 +135,10 @@ def scene_grid(scene: Scene, *, resolution: float = 80.0, max_pixels: int = 2**3
 
     The CRS is the scene's own when its rasters are already projected (a simulated or
     terrain-corrected scene: no reprojection, only resampling), else the UTM zone of the footprint's
-    centroid. The grid covers the footprint, its edges snapped outward to multiples of
-    ``resolution`` from the rasters' own corner (projected rasters) or from 0 (UTM).
+    centroid. The grid covers the footprint (within the rasters' extent when they are projected),
+    its edges snapped outward to multiples of ``resolution`` from the rasters' own corner
+    (projected rasters) or from 0 (UTM): at the rasters' own pixel size the grid is theirs, and
+    the load reads them without GDAL's warper.
 
     Args:
         scene: the scene.
@@ -131,11 +159,17 @@ def scene_grid(scene: Scene, *, resolution: float = 80.0, max_pixels: int = 2**3
     if epsg is None:
         epsg = int(utm_crs(scene.footprint).to_epsg())
     west, south, east, north = footprint_in(scene, epsg).bounds
+    extent = _raster_extent(scene)
+    if extent is not None:  # nothing to see beyond the rasters: no grid there either
+        west, south = max(west, extent[0]), max(south, extent[1])
+        east, north = min(east, extent[2]), min(north, extent[3])
     ax, ay = _anchor(scene, resolution)
-    x0 = ax + math.floor((west - ax) / resolution) * resolution
-    y0 = ay + math.ceil((north - ay) / resolution) * resolution
-    cols = math.ceil((east - x0) / resolution)
-    rows = math.ceil((y0 - south) / resolution)
+    # snapped outward, up to a millionth of a pixel of float error (a footprint or raster edge on
+    # a pixel line stays on it: the grid of a raster at the working resolution is its own)
+    x0 = ax + math.floor((west - ax) / resolution + _SNAP) * resolution
+    y0 = ay + math.ceil((north - ay) / resolution - _SNAP) * resolution
+    cols = math.ceil((east - x0) / resolution - _SNAP)
+    rows = math.ceil((y0 - south) / resolution - _SNAP)
     if rows * cols > max_pixels:
         raise GridError(
             f"Scene {scene.scene_id} at {resolution} m makes a {rows} x {cols} grid: is the "

@@ -61,6 +61,9 @@ def test_projected_load_reads_the_cog_pixels(simulate_scene) -> None:
     assert math.isclose(x, grid.x0, abs_tol=1e-6) and math.isclose(y, grid.y0, abs_tol=1e-6)
     r0, c0 = int(row), int(col)
     rows, cols = grid.shape
+    # at the raster's own resolution the working grid is the raster's grid, not a pixel wider
+    # (stackstac then reads the file as it is, without GDAL's warper)
+    assert (r0, c0, rows, cols) == (0, 0, *cog.shape)
     # the same grid as the raster's: the values are the COG's, untouched (no resampling)
     ys = slice(max(r0, 0), min(r0 + rows, cog.shape[0]))
     xs = slice(max(c0, 0), min(c0 + cols, cog.shape[1]))

@@ -109,8 +109,10 @@ def _infer_block(x: np.ndarray, *, spec: InferSpec, block_info: dict | None = No
     if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
         _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
     probs = predictor.predict_image(x, tile_size=round_up(tile, m))
-    out = np.rint(probs[:, top:bottom, left:right] * 255.0).astype(np.uint8)
-    del probs
+    inner = probs[:, top:bottom, left:right]
+    np.rint(np.multiply(inner, 255.0, out=inner), out=inner)  # in place: no block-sized copies
+    out = inner.astype(np.uint8)
+    del probs, inner
     _release_free_memory()
     return out
 

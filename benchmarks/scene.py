@@ -11,14 +11,15 @@ Four measurements, each side by side in one run:
    of blocks and halos, and checked against the count the workers keep (``input_pixels``) on the
    scenes run below. Cerulean runs three offset tile grids with a margin: about 3.8.
 2. **overhead**: end-to-end time of ``detect_scene`` on one worker with one thread ÷ the time the
-   model alone takes on the same scene pixels (chunk-sized tiles, no halo, one thread) in a worker
-   process started the same way; the model alone in this process, with glibc's malloc defaults
-   instead of the workers' (``pipeline.cluster.WORKER_ENVIRON``), is printed beside it.
+   model alone takes on the same scene pixels (chunk-sized tiles, no halo, one thread) in that
+   worker, in interleaved rounds (medians and minima); the model alone in this process, with
+   glibc's malloc defaults instead of the workers' (``pipeline.cluster.WORKER_ENVIRON``), is
+   printed beside it.
 3. **memory**: peak RSS per worker (two workers, one thread each, fresh cluster per size) for
    scenes from 1k² to 16k² working pixels: the big ones are VRT mosaics of one simulated tile, so
    every pixel is real sea backscatter with slicks, without writing gigabytes.
 4. **scaling**: the same 4096² scene on one worker and on two (one thread each), on fresh
-   clusters and again on the same (warm) clusters.
+   clusters and then in rounds on the same (warm) clusters (medians and minima).
 """
 
 from __future__ import annotations
@@ -235,17 +236,70 @@ def run_once(
     }
 
 
-def model_only(item: Path, *, chunks: int, model: Path | None) -> tuple[float, float]:
-    """Seconds the model alone takes on the scene's pixels (chunk tiles, no halo, one thread):
-    in a worker process like the pipeline's (its malloc settings, ``WORKER_ENVIRON``), and in this
-    process with glibc's defaults."""
+def scaling(
+    item: Path, *, chunks: int, model: Path | None, repeats: int
+) -> tuple[dict[int, float], dict[int, list[float]]]:
+    """Wall seconds of the scene on a fresh cluster of one worker (cold), then ``repeats`` times
+    more on it (warm); the same on a fresh cluster of two. One cluster at a time: an idle second
+    cluster's scheduler and workers would take CPU from the one timed."""
+    from pipeline import detect_scene
+
+    cold: dict[int, float] = {}
+    warm: dict[int, list[float]] = {1: [], 2: []}
+    for n in (1, 2):
+        cluster, client = _cluster(n)
+        try:
+            for rnd in range(repeats + 1):
+                t0 = time.perf_counter()
+                detect_scene(item, model=model, chunks=chunks, client=client)
+                seconds = time.perf_counter() - t0
+                if rnd == 0:
+                    cold[n] = seconds
+                else:
+                    warm[n].append(seconds)
+        finally:
+            client.close()
+            cluster.close()
+    return cold, warm
+
+
+def overhead(item: Path, *, chunks: int, model: Path | None, repeats: int) -> dict[str, object]:
+    """End to end against the model alone, on one cluster of one worker with one thread.
+
+    A cold run first (the worker imports torch and loads the model within it), then ``repeats``
+    rounds of a warm end-to-end run followed by the model alone on the same scene's pixels in the
+    same worker: the two series are interleaved so that a busy spell of a shared machine falls on
+    both, and their medians and minima are compared."""
+    from pipeline import detect_scene
+    from pipeline.infer import input_pixels, reset_input_pixels
+
     cluster, client = _cluster(1)
     try:
-        in_worker = client.submit(_model_only, item, chunks=chunks, model=model).result()
+        t0 = time.perf_counter()
+        detect_scene(item, model=model, chunks=chunks, client=client)
+        cold = time.perf_counter() - t0
+        warm, alone = [], []
+        for _ in range(repeats):
+            client.run(reset_input_pixels)
+            t0 = time.perf_counter()
+            frame = detect_scene(item, model=model, chunks=chunks, client=client)
+            warm.append(time.perf_counter() - t0)
+            fed = sum(client.run(input_pixels).values())
+            alone.append(
+                client.submit(_model_only, item, chunks=chunks, model=model, pure=False).result()
+            )
     finally:
         client.close()
         cluster.close()
-    return in_worker, _model_only(item, chunks=chunks, model=model)
+    stats = frame.attrs["statistics"]
+    return {
+        "cold_s": cold,
+        "warm_s": warm,
+        "alone_s": alone,
+        "counted_amplification": fed / stats["grid_px"],
+        "planned_amplification": stats["inference_amplification"],
+        "timings": frame.attrs["timings"],
+    }
 
 
 def _model_only(item: Path, *, chunks: int, model: Path | None) -> float:
@@ -303,6 +357,12 @@ def main() -> None:
         help="edge of the scene timed in 'overhead'",
     )
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="rounds of 'overhead' and of warm 'scaling'",
+    )
+    parser.add_argument(
         "--scaling-size",
         type=int,
         default=4096,
@@ -332,25 +392,33 @@ def main() -> None:
         )
 
     if "overhead" in wanted:
-        print(f"\n== end-to-end ÷ model-only, {args.scene_size}² px, one worker, one thread ==")
-        alone, alone_here = model_only(timed, chunks=args.chunks, model=args.model)
         print(
-            f"model alone: {alone:.1f} s in a worker process, {alone_here:.1f} s in this process "
-            f"(glibc's malloc defaults: {alone_here / alone:.2f}x the worker's time)"
+            f"\n== end-to-end ÷ model-only, {args.scene_size}² px, one worker, one thread, "
+            f"{args.repeats} rounds =="
         )
-        for warm in (False, True):
-            e2e = run_once(timed, workers=1, chunks=args.chunks, model=args.model, warm=warm)
-            print(
-                f"{'warm' if warm else 'cold'} cluster: end to end {e2e['wall_s']:.1f} s, model "
-                f"alone {alone:.1f} s: ratio {e2e['wall_s'] / alone:.2f} (target <= 1.3); "
-                f"counted amplification {e2e['counted_amplification']:.3f} (planned "
-                f"{e2e['planned_amplification']:.3f})"
-            )
-            tasks = {k: v for k, v in e2e["timings"].items() if k.startswith("tasks")}
-            print("  task seconds:", tasks)
+        r = overhead(timed, chunks=args.chunks, model=args.model, repeats=args.repeats)
+        warm, alone = np.array(r["warm_s"]), np.array(r["alone_s"])
+        print(f"{'seconds':<22}{'median':>8}{'min':>8}{'max':>8}")
+        for label, v in (("end to end (warm)", warm), ("model alone", alone)):
+            print(f"{label:<22}{np.median(v):>8.2f}{v.min():>8.2f}{v.max():>8.2f}")
         print(
-            "  (cold: a fresh cluster, the worker imports torch and loads the model in its first "
-            "task; warm: the same scene again on that cluster, as scenes after a backfill's first)"
+            f"ratio of medians {np.median(warm) / np.median(alone):.2f}, of minima "
+            f"{warm.min() / alone.min():.2f} (target <= 1.3); per round "
+            + " ".join(f"{w / a:.2f}" for w, a in zip(warm, alone, strict=True))
+        )
+        print(
+            f"cold run (fresh cluster: the worker imports torch and loads the model) "
+            f"{r['cold_s']:.1f} s: {r['cold_s'] / np.median(alone):.2f}x the model alone"
+        )
+        print(
+            f"counted amplification {r['counted_amplification']:.3f} (planned "
+            f"{r['planned_amplification']:.3f}); last warm run's steps:"
+        )
+        print("  ", {k: v for k, v in r["timings"].items() if k != "total"})
+        here = _model_only(timed, chunks=args.chunks, model=args.model)
+        print(
+            f"model alone in this process, with glibc's malloc defaults instead of the workers' "
+            f"(pipeline.cluster.WORKER_ENVIRON): {here:.2f} s, {here / np.median(alone):.2f}x"
         )
 
     if "memory" in wanted:
@@ -374,25 +442,23 @@ def main() -> None:
     if "scaling" in wanted:
         print(
             f"\n== one worker vs two (one thread each), {args.scaling_size}² px, chunks "
-            f"{args.chunks // 2} =="
+            f"{args.chunks // 2}, {args.repeats} warm rounds =="
         )
         scaled = mosaic(tile, work / f"mosaic-{args.scaling_size}", size=args.scaling_size)
-        runs = {
-            warm: [
-                run_once(scaled, workers=n, chunks=args.chunks // 2, model=args.model, warm=warm)
-                for n in (1, 2)
-            ]
-            for warm in (False, True)
-        }
-        for warm, (one, two) in runs.items():
-            print(
-                f"{'warm' if warm else 'cold'} clusters: 1 worker {one['wall_s']:.1f} s, 2 workers "
-                f"{two['wall_s']:.1f} s: speed-up {one['wall_s'] / two['wall_s']:.2f} "
-                "(target >= 1.6)"
-            )
+        cold, warm = scaling(
+            scaled, chunks=args.chunks // 2, model=args.model, repeats=args.repeats
+        )
         print(
-            "  (cold: each worker imports torch and loads the model within the timed run, in "
-            "parallel; warm: the scene again on the same clusters)"
+            f"cold clusters: 1 worker {cold[1]:.1f} s, 2 workers {cold[2]:.1f} s: speed-up "
+            f"{cold[1] / cold[2]:.2f} (each worker imports torch and loads the model within it)"
+        )
+        one, two = np.array(warm[1]), np.array(warm[2])
+        print(
+            f"warm clusters: 1 worker median {np.median(one):.1f} s (min {one.min():.1f}), "
+            f"2 workers median {np.median(two):.1f} s (min {two.min():.1f}): speed-up of medians "
+            f"{np.median(one) / np.median(two):.2f}, of minima {one.min() / two.min():.2f} "
+            "(target >= 1.6); per round "
+            + " ".join(f"{a / b:.2f}" for a, b in zip(one, two, strict=True))
         )
     print(f"\nclient peak RSS {_peak_rss_mb():.0f} MB; scenes in {work}")
 

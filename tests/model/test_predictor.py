@@ -67,14 +67,15 @@ def test_nan_is_background(small_model: ModelCard) -> None:
     x = _image((120, 140), seed=4)
     x[0, 10:40, 20:90] = np.nan
     x[0, :, 130:] = np.nan
-    probs = predictor.predict_image(x)
     nodata = ~np.isfinite(x[0])
-    assert np.all(probs[0][nodata] == 1.0)
-    assert np.all(probs[1:, nodata] == 0.0)
-    assert np.isfinite(probs).all()
     everything_missing = np.full((1, 200, 200), np.nan, dtype=np.float32)
-    blank = predictor.predict_image(everything_missing)
-    assert np.all(blank[0] == 1.0) and np.all(blank[1:] == 0.0)
+    for tile_size in (None, 512):  # blended tiles, and one tile (the pipeline's blocks)
+        probs = predictor.predict_image(x, tile_size=tile_size)
+        assert np.all(probs[0][nodata] == 1.0)
+        assert np.all(probs[1:, nodata] == 0.0)
+        assert np.isfinite(probs).all()
+        blank = predictor.predict_image(everything_missing, tile_size=tile_size)
+        assert np.all(blank[0] == 1.0) and np.all(blank[1:] == 0.0)
 
 
 def test_bad_input_says_what_to_do(small_model: ModelCard) -> None:

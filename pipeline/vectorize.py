@@ -95,11 +95,6 @@ def empty_parts(n_classes: int, epsg: int) -> gpd.GeoDataFrame:
     return frame.astype({c: "int64" for c in columns})
 
 
-def _neighbours(values: np.ndarray) -> list[np.ndarray]:
-    """The 4 neighbours of every interior pixel of a haloed array (1-pixel halo)."""
-    return [values[:-2, 1:-1], values[2:, 1:-1], values[1:-1, :-2], values[1:-1, 2:]]
-
-
 def vectorize_block(
     probs: np.ndarray,
     context: np.ndarray,
@@ -132,11 +127,8 @@ def vectorize_block(
     own_grow = grow[1:-1, 1:-1]
     own_ctx = ctx[1:-1, 1:-1]
     labels, n = ndimage.label(own_grow, structure=FOUR)
-    pixels = {
-        "ocean": int((own_ctx == OCEAN).sum()),
-        "land": int((own_ctx == LAND).sum()),
-        "nodata": int((own_ctx == NODATA).sum()),
-    }
+    counts = np.bincount(own_ctx.ravel(), minlength=max(OCEAN, LAND, NODATA) + 1)
+    pixels = {"ocean": int(counts[OCEAN]), "land": int(counts[LAND]), "nodata": int(counts[NODATA])}
     n_classes = probs.shape[0]
     edges = {
         "top": labels[0].copy(),
@@ -148,19 +140,26 @@ def vectorize_block(
         return BlockResult(row, col, empty_parts(n_classes, grid.epsg), edges, pixels)
 
     index = np.arange(1, n + 1)
-    near_edge = np.zeros_like(own_grow)
-    near_land = np.zeros_like(own_grow)
-    near_nodata = np.zeros_like(own_grow)
-    for g, c in zip(_neighbours(grow), _neighbours(ctx), strict=True):
-        near_edge |= ~g
-        near_land |= c == LAND
-        near_nodata |= c == NODATA
     # statistics over the slick pixels only (a few % of a block), not every pixel of it
     inside = np.flatnonzero(labels)
     flat = labels.ravel()[inside]
+    # their 4 neighbours, in the framed arrays (one pixel larger on every side)
+    ys, xs = np.divmod(inside, labels.shape[1])
+    near_edge = np.zeros(len(inside), dtype=bool)
+    near_land = np.zeros(len(inside), dtype=bool)
+    near_nodata = np.zeros(len(inside), dtype=bool)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = ys + 1 + dy, xs + 1 + dx
+        near_edge |= ~grow[ny, nx]
+        c = ctx[ny, nx]
+        near_land |= c == LAND
+        near_nodata |= c == NODATA
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(flat[mask.ravel()[inside]], minlength=n + 1)[1:].astype(np.int64)
+        """Slick pixels per label where ``mask`` (a block-sized array, or one value per slick
+        pixel) holds."""
+        at = mask if mask.shape == inside.shape else mask.ravel()[inside]
+        return np.bincount(flat[at], minlength=n + 1)[1:].astype(np.int64)
 
     def total(values: np.ndarray) -> np.ndarray:
         sums = np.bincount(flat, weights=values.ravel()[inside], minlength=n + 1)

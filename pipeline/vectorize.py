@@ -140,7 +140,7 @@ def vectorize_block(
         return BlockResult(row, col, empty_parts(n_classes, grid.epsg), edges, pixels)
 
     index = np.arange(1, n + 1)
-    # statistics over the slick pixels only (a few % of a block), not every pixel of it
+    # statistics over the slick pixels only (a few % of a block), gathered at their positions
     inside = np.flatnonzero(labels)
     flat = labels.ravel()[inside]
     # their 4 neighbours, in the framed arrays (one pixel larger on every side)
@@ -156,27 +156,25 @@ def vectorize_block(
         near_nodata |= c == NODATA
 
     def count(mask: np.ndarray) -> np.ndarray:
-        """Slick pixels per label where ``mask`` (a block-sized array, or one value per slick
-        pixel) holds."""
-        at = mask if mask.shape == inside.shape else mask.ravel()[inside]
-        return np.bincount(flat[at], minlength=n + 1)[1:].astype(np.int64)
+        """Slick pixels per label where ``mask`` (one value per slick pixel) holds."""
+        return np.bincount(flat[mask], minlength=n + 1)[1:].astype(np.int64)
 
     def total(values: np.ndarray) -> np.ndarray:
-        sums = np.bincount(flat, weights=values.ravel()[inside], minlength=n + 1)
+        sums = np.bincount(flat, weights=values[ys, xs], minlength=n + 1)
         return np.rint(sums[1:]).astype(np.int64)  # exact: integer sums well below 2**53
 
-    own_p_oil = np.ascontiguousarray(p_oil[1:-1, 1:-1])
+    p_oil_inside = p_oil[ys + 1, xs + 1]
     stats = {
         "px": np.bincount(flat, minlength=n + 1)[1:].astype(np.int64),
-        "seed_px": count(own_p_oil >= thresholds.seed),
+        "seed_px": count(p_oil_inside >= thresholds.seed),
         "edge_px": count(near_edge),
         "land_edge_px": count(near_edge & near_land),
         "nodata_edge_px": count(near_edge & near_nodata),
     }
     for k in range(n_classes):
-        stats[f"p{k}"] = total(np.ascontiguousarray(probs[k]))
+        stats[f"p{k}"] = total(probs[k])
     oil_max = np.zeros(n + 1, dtype=np.int64)
-    np.maximum.at(oil_max, flat, own_p_oil.ravel()[inside])
+    np.maximum.at(oil_max, flat, p_oil_inside)
     stats["p_oil_max"] = oil_max[1:]
 
     transform = grid.window_transform(*origin)

@@ -201,24 +201,22 @@ def _cluster(workers: int):
     return cluster, Client(cluster, set_as_default=False)
 
 
-def run_once(
-    item: Path, *, workers: int, chunks: int, model: Path | None, warm: bool = False
-) -> dict[str, float]:
-    """detect_scene on a fresh cluster; wall time, slicks, counted pixels, peak RSS per worker.
-
-    ``warm``: time a second run of the scene on the same cluster, as every scene after the first
-    of a backfill runs (the workers have imported torch and loaded the model already)."""
+def _timed(item: Path, *, client: object, chunks: int, model: Path | None) -> tuple[float, object]:
+    """Wall seconds of ``detect_scene`` on the client, and its frame."""
     from pipeline import detect_scene
-    from pipeline.infer import input_pixels, reset_input_pixels
+
+    t0 = time.perf_counter()
+    frame = detect_scene(item, model=model, chunks=chunks, client=client)
+    return time.perf_counter() - t0, frame
+
+
+def run_once(item: Path, *, workers: int, chunks: int, model: Path | None) -> dict[str, float]:
+    """detect_scene on a fresh cluster; wall time, slicks, counted pixels, peak RSS per worker."""
+    from pipeline.infer import input_pixels
 
     cluster, client = _cluster(workers)
     try:
-        if warm:
-            detect_scene(item, model=model, chunks=chunks, client=client)
-            client.run(reset_input_pixels)
-        t0 = time.perf_counter()
-        frame = detect_scene(item, model=model, chunks=chunks, client=client)
-        wall = time.perf_counter() - t0
+        wall, frame = _timed(item, client=client, chunks=chunks, model=model)
         rss = client.run(_peak_rss_mb)
         fed = sum(client.run(input_pixels).values())
     finally:
@@ -242,21 +240,14 @@ def scaling(
     """Wall seconds of the scene on a fresh cluster of one worker (cold), then ``repeats`` times
     more on it (warm); the same on a fresh cluster of two. One cluster at a time: an idle second
     cluster's scheduler and workers would take CPU from the one timed."""
-    from pipeline import detect_scene
-
     cold: dict[int, float] = {}
     warm: dict[int, list[float]] = {1: [], 2: []}
     for n in (1, 2):
         cluster, client = _cluster(n)
         try:
-            for rnd in range(repeats + 1):
-                t0 = time.perf_counter()
-                detect_scene(item, model=model, chunks=chunks, client=client)
-                seconds = time.perf_counter() - t0
-                if rnd == 0:
-                    cold[n] = seconds
-                else:
-                    warm[n].append(seconds)
+            cold[n], _ = _timed(item, client=client, chunks=chunks, model=model)
+            for _ in range(repeats):
+                warm[n].append(_timed(item, client=client, chunks=chunks, model=model)[0])
         finally:
             client.close()
             cluster.close()
@@ -270,20 +261,16 @@ def overhead(item: Path, *, chunks: int, model: Path | None, repeats: int) -> di
     rounds of a warm end-to-end run followed by the model alone on the same scene's pixels in the
     same worker: the two series are interleaved so that a busy spell of a shared machine falls on
     both, and their medians and minima are compared."""
-    from pipeline import detect_scene
     from pipeline.infer import input_pixels, reset_input_pixels
 
     cluster, client = _cluster(1)
     try:
-        t0 = time.perf_counter()
-        detect_scene(item, model=model, chunks=chunks, client=client)
-        cold = time.perf_counter() - t0
+        cold, _ = _timed(item, client=client, chunks=chunks, model=model)
         warm, alone = [], []
         for _ in range(repeats):
             client.run(reset_input_pixels)
-            t0 = time.perf_counter()
-            frame = detect_scene(item, model=model, chunks=chunks, client=client)
-            warm.append(time.perf_counter() - t0)
+            seconds, frame = _timed(item, client=client, chunks=chunks, model=model)
+            warm.append(seconds)
             fed = sum(client.run(input_pixels).values())
             alone.append(
                 client.submit(_model_only, item, chunks=chunks, model=model, pure=False).result()

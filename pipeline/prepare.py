@@ -50,20 +50,24 @@ def _prepare_block(
 
     (_, _), (r0, _), (c0, _) = block_info[0]["array-location"]
     sigma0 = {pol: scene.asset(pol).sigma0(raw[i]) for i, pol in enumerate(polarizations)}
+    n_layers = len(card.layers)
+    out = np.empty((n_layers + 1, *raw.shape[1:]), dtype=np.float32)
+    layers, context = out[:n_layers], out[n_layers]
     with np.errstate(invalid="ignore", divide="ignore"):
-        layers = prepare_layers(sigma0.get("VV"), sigma0.get("VH"), card)
-    nodata = ~np.isfinite(layers).all(axis=0)
-    context = np.where(nodata, NODATA, OCEAN).astype(np.float32)
-    if not nodata.all():
+        layers[:] = prepare_layers(sigma0.get("VV"), sigma0.get("VH"), card)
+    valid = np.isfinite(layers).all(axis=0)
+    context.fill(NODATA)
+    np.copyto(context, OCEAN, where=valid)  # copyto(where=): no index arrays, unlike a[mask] = v
+    if valid.any():
         land = land_mask(
             grid.epsg,
             grid.window_transform(r0, c0),
             raw.shape[1:],
             buffer_m=land_buffer_m,
         )
-        context[land & ~nodata] = LAND
-        layers[:, land] = np.nan
-    return np.concatenate([layers, context[None]], axis=0)
+        np.copyto(context, LAND, where=land & valid)
+        np.copyto(layers, np.nan, where=land)
+    return out
 
 
 def prepare(

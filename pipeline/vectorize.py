@@ -120,10 +120,11 @@ def vectorize_block(
     """
     top, bottom, left, right = pads
     # A 1-pixel frame all round: outside the scene counts as nodata, never as slick.
-    p_oil = np.pad(255 - probs[0].astype(np.int16), ((1 - top, 1 - bottom), (1 - left, 1 - right)))
-    ctx = np.pad(context, ((1 - top, 1 - bottom), (1 - left, 1 - right)), constant_values=NODATA)
+    frame = ((1 - top, 1 - bottom), (1 - left, 1 - right))
+    # P(oil) code >= grow  <=>  P(background) code <= 255 - grow: one uint8 pass, no int16 copy
+    grow = np.pad(probs[0] <= 255 - thresholds.grow, frame)
+    ctx = np.pad(context, frame, constant_values=NODATA)
     probs = probs[:, top : probs.shape[1] - bottom, left : probs.shape[2] - right]
-    grow = p_oil >= thresholds.grow
     own_grow = grow[1:-1, 1:-1]
     own_ctx = ctx[1:-1, 1:-1]
     labels, n = ndimage.label(own_grow, structure=FOUR)
@@ -141,7 +142,7 @@ def vectorize_block(
 
     index = np.arange(1, n + 1)
     # statistics over the slick pixels only (a few % of a block), gathered at their positions
-    inside = np.flatnonzero(labels)
+    inside = np.flatnonzero(own_grow)  # = where labels > 0, from a quarter of the bytes
     flat = labels.ravel()[inside]
     # their 4 neighbours, in the framed arrays (one pixel larger on every side)
     ys, xs = np.divmod(inside, labels.shape[1])
@@ -163,7 +164,7 @@ def vectorize_block(
         sums = np.bincount(flat, weights=values[ys, xs], minlength=n + 1)
         return np.rint(sums[1:]).astype(np.int64)  # exact: integer sums well below 2**53
 
-    p_oil_inside = p_oil[ys + 1, xs + 1]
+    p_oil_inside = 255 - probs[0][ys, xs].astype(np.int64)
     stats = {
         "px": np.bincount(flat, minlength=n + 1)[1:].astype(np.int64),
         "seed_px": count(p_oil_inside >= thresholds.seed),

@@ -13,10 +13,12 @@ import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio.features
 import shapely
+from affine import Affine
 from skimage.draw import disk, line_aa, polygon
 
-from pipeline.describe import describe
+from pipeline.describe import centerline, centerlines, describe
 from pipeline.grid import Grid
 from pipeline.prepare import LAND, NODATA, OCEAN
 from pipeline.stitch import group_slicks, merge_seams
@@ -168,3 +170,32 @@ def test_describe_reclassifies_land_and_nodata_edges(drawn) -> None:
     assert vessel["polsby_popper"] < 0.05
     assert frame.loc[frame["parts"] == 2, "aspect_ratio_factor"].iloc[0] < 10  # two discs
     assert all(g.geom_type == "MultiPolygon" for g in frame.geometry)
+
+
+def test_centerlines_of_many_slicks_equal_each_traced_alone() -> None:
+    # pixel polygons on an 80 m grid: a straight one-pixel trail, an L, a single pixel, a disc
+    # with a hole, and a blob big enough to be rasterized coarser than half a pixel
+    mask = np.zeros((900, 900), dtype=np.uint8)
+    mask[10, 10:60] = 1  # 50 px trail
+    mask[100:160, 100:104] = 1
+    mask[156:160, 100:180] = 1  # an L: 60 px down, 80 px across
+    mask[300, 300] = 1
+    rr, cc = disk((400, 400), 30)
+    mask[rr, cc] = 1
+    mask[395:405, 395:405] = 0
+    mask[500:880, 420:880] = 1
+    transform = Affine(80.0, 0, 500_000.0, 0, -80.0, 4_000_000.0)
+    parts = [
+        shapely.geometry.shape(g)
+        for g, _ in rasterio.features.shapes(mask, mask=mask > 0, transform=transform)
+    ]
+    geoms = [shapely.MultiPolygon(parts[:2]), *parts]
+    together = centerlines(geoms, resolution=80.0)
+    alone = [centerline(g, resolution=80.0) for g in geoms]
+    assert all(a.equals(b) for a, b in zip(together, alone, strict=True))
+    assert [round(p.area / 6400) for p in parts[:3]] == [50, 240 + 320 - 16, 1]  # scan order
+    assert alone[1].length == pytest.approx(49 * 80.0, rel=0.02)  # the trail, end to end
+    assert alone[3].geom_type == "LineString" and alone[3].length <= 80.0  # a single pixel
+    trail_and_l = together[0]
+    assert trail_and_l.geom_type == "MultiLineString" and len(trail_and_l.geoms) == 2
+    assert trail_and_l.length == pytest.approx((49 + 56 + 76) * 80.0, rel=0.03)

@@ -140,6 +140,14 @@ def merge_seams(
         One row per connected region, its statistics summed, index ``region``.
     """
     links = seam_links(edges, n_cols=n_cols)
+    if not links:
+        # no part meets another across a seam (one block, or slicks clear of the seams): every
+        # part is a region as it is, and there is nothing for a dissolve's graph to do
+        frames = _gather(parts, client=client)
+        regions = _regions_alone(
+            _assign_regions(pd.concat([meta, *frames]), links={}, n_cols=n_cols), linked=set()
+        )
+        return gpd.GeoDataFrame(regions, geometry="geometry", crs=meta.crs).sort_index()
     frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
     if partitions is not None and frame.npartitions > partitions:
         # a few hundred polygons per block: fewer, larger partitions mean fewer tasks (each costs
@@ -162,6 +170,15 @@ def merge_seams(
     result = client.compute(merged).result() if client is not None else dask.compute(merged)[0]
     result = gpd.GeoDataFrame(result, geometry="geometry", crs=meta.crs)
     return result.sort_index()
+
+
+def _gather(parts: Sequence[object], *, client: object | None) -> list[gpd.GeoDataFrame]:
+    """The blocks' parts frames, from futures (on ``client``), delayed objects or frames."""
+    if client is not None and all(hasattr(p, "key") and hasattr(p, "result") for p in parts):
+        return client.gather(list(parts))
+    if client is not None:
+        return client.compute(list(parts), sync=True)
+    return list(dask.compute(*parts))
 
 
 def group_slicks(

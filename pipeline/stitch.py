@@ -2,8 +2,10 @@
 
 1. Seams: the edge labels of neighbouring blocks say which parts touch across a seam (two slick
    pixels face to face, 4-connectivity); connected components of that graph are the parts of one
-   connected region, and dask-geopandas dissolves them, summing their statistics. The polygons
-   share their seam vertices exactly (the grid is snapped), so the union is exact.
+   connected region, and they are dissolved, summing their statistics: with dask-geopandas on the
+   cluster when they are many, with geopandas in the client when they are few (the distributed
+   dissolve's fixed cost is ~0.5 s). The polygons share their seam vertices exactly (the grid is
+   snapped), so the union is exact.
 2. Hysteresis: a region without one seed pixel is dropped.
 3. Grouping: regions closer than ``group_distance_m`` become one slick (a MultiPolygon), the way a
    vessel slick broken by a few calm pixels is still one slick; statistics add up again.
@@ -35,6 +37,9 @@ GROUP_DISTANCE_M = 400.0
 """Default distance (metres) under which separate regions are grouped into one slick."""
 
 _LABEL_BITS = 32
+
+DISTRIBUTED_FROM = 20_000
+"""Parts linked across seams from which :func:`merge_seams` dissolves them on the cluster."""
 
 
 def part_key(
@@ -124,8 +129,10 @@ def merge_seams(
     meta: gpd.GeoDataFrame,
     client: object | None = None,
     partitions: int | None = None,
+    distributed_from: int = DISTRIBUTED_FROM,
 ) -> gpd.GeoDataFrame:
-    """Connected regions from block parts, with dask-geopandas.
+    """Connected regions from block parts: dissolved with dask-geopandas on the cluster when at
+    least ``distributed_from`` parts meet across seams, with geopandas here when fewer do.
 
     Args:
         parts: one delayed (or concrete) parts GeoDataFrame per block.
@@ -135,19 +142,26 @@ def merge_seams(
         client: a ``distributed.Client`` to compute on (default: dask's current scheduler).
         partitions: merge the blocks' parts into at most this many partitions first (default:
             one per block).
+        distributed_from: parts linked across seams from which the dissolve runs on the cluster.
 
     Returns:
         One row per connected region, its statistics summed, index ``region``.
     """
     links = seam_links(edges, n_cols=n_cols)
-    if not links:
-        # no part meets another across a seam (one block, or slicks clear of the seams): every
-        # part is a region as it is, and there is nothing for a dissolve's graph to do
-        frames = _gather(parts, client=client)
-        regions = _regions_alone(
-            _assign_regions(pd.concat([meta, *frames]), links={}, n_cols=n_cols), linked=set()
+    linked = set(links.values())  # the regions of more than one part
+    if len(links) < distributed_from:
+        # A few hundred linked parts dissolve here in milliseconds, where the cluster's dissolve
+        # costs ~0.5 s of graph, shuffle and round trips; the parts come to this process for the
+        # next step anyway. Without links every part is a region as it is.
+        assigned = _assign_regions(
+            pd.concat([meta, *_gather(parts, client=client)]), links=links, n_cols=n_cols
         )
-        return gpd.GeoDataFrame(regions, geometry="geometry", crs=meta.crs).sort_index()
+        merged = _regions_alone(assigned, linked=linked)
+        if linked:
+            stats = [c for c in assigned.columns if c not in ("region", "geometry")]
+            joined = assigned[assigned["region"].isin(linked)]
+            merged = pd.concat([merged, joined.dissolve(by="region", aggfunc=_aggregations(stats))])
+        return gpd.GeoDataFrame(merged, geometry="geometry", crs=meta.crs).sort_index()
     frame = dd.from_delayed(list(parts), meta=meta, verify_meta=False)
     if partitions is not None and frame.npartitions > partitions:
         # a few hundred polygons per block: fewer, larger partitions mean fewer tasks (each costs
@@ -156,8 +170,7 @@ def merge_seams(
     regions_meta = _assign_regions(meta, links={}, n_cols=n_cols)
     assigned = frame.map_partitions(_assign_regions, links=links, n_cols=n_cols, meta=regions_meta)
     # A part that touches no other across a seam is a region as it is: only the linked parts go
-    # through the dissolve (its shuffle and graph cost ~0.3 s even for a handful of rows).
-    linked = set(links.values())  # the regions of more than one part
+    # through the dissolve.
     alone = assigned.map_partitions(
         _regions_alone, linked=linked, meta=_regions_alone(regions_meta, linked=set())
     )

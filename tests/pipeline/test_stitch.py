@@ -21,7 +21,7 @@ from skimage.draw import disk, line_aa, polygon
 from pipeline.describe import centerline, centerlines, describe
 from pipeline.grid import Grid
 from pipeline.prepare import LAND, NODATA, OCEAN
-from pipeline.stitch import group_slicks, merge_seams
+from pipeline.stitch import DISTRIBUTED_FROM, group_slicks, merge_seams
 from pipeline.vectorize import Thresholds, empty_parts, vectorize_blocks
 
 GRID = Grid(epsg=32633, resolution=80.0, x0=400000.0, y0=6000000.0, shape=(300, 340))
@@ -75,7 +75,14 @@ def drawn() -> tuple[np.ndarray, np.ndarray]:
     return probs, context
 
 
-def _slicks(probs: np.ndarray, context: np.ndarray, chunks: int, *, reverse: bool = False):
+def _slicks(
+    probs: np.ndarray,
+    context: np.ndarray,
+    chunks: int,
+    *,
+    reverse: bool = False,
+    distributed_from: int = DISTRIBUTED_FROM,
+):
     p = da.from_array(probs, chunks=(4, chunks, chunks))
     c = da.from_array(context, chunks=(chunks, chunks))
     (results,) = dask.compute(
@@ -89,6 +96,7 @@ def _slicks(probs: np.ndarray, context: np.ndarray, chunks: int, *, reverse: boo
         edges=edges,
         n_cols=len(p.chunks[2]),
         meta=empty_parts(4, GRID.epsg),
+        distributed_from=distributed_from,
     )
     pixels = {k: sum(r.pixels[k] for r in results) for k in ("ocean", "land", "nodata")}
     return group_slicks(regions, distance_m=400.0, min_area_px=4), regions, pixels
@@ -133,6 +141,15 @@ def test_seams_are_exact_whatever_the_chunks(drawn, chunks: int) -> None:
         assert len(a.geoms) == len(b.geoms)
     diagonal = cut.iloc[0]
     assert len(diagonal.geometry.geoms) == 1  # one polygon, however many blocks it crossed
+
+
+def test_dissolving_on_the_cluster_or_here_gives_the_same_regions(drawn) -> None:
+    probs, context = drawn
+    _, here, _ = _slicks(probs, context, chunks=37)
+    _, dask_geopandas, _ = _slicks(probs, context, chunks=37, distributed_from=0)
+    assert (here.index == dask_geopandas.index).all() and len(here) == 7
+    assert here.drop(columns="geometry").equals(dask_geopandas.drop(columns="geometry"))
+    assert all(a.equals(b) for a, b in zip(here.geometry, dask_geopandas.geometry, strict=True))
 
 
 def test_stitching_does_not_depend_on_block_order(drawn) -> None:

@@ -188,32 +188,35 @@ def _packed_centerlines(parts: list[shapely.Polygon], *, cell: float) -> list[sh
         dtype=np.int32,
     )
     skeleton = skeletonize(canvas > 0)
-    pixels = np.argwhere(skeleton)  # canvas raster order: each part's own raster order
-    owner = canvas[skeleton] - 1
-    n = len(pixels)
-    index = -np.ones(shape, dtype=np.int64)
-    index[skeleton] = np.arange(n)
+    flat = np.flatnonzero(skeleton)  # canvas raster order: each part's own raster order
+    pixels = np.column_stack(np.divmod(flat, shape[1]))
+    owner = canvas.ravel()[flat] - 1
+    n = len(flat)
     src, dst, weight = [], [], []
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        # 8-neighbours among the skeleton pixels, found in their sorted positions (no
+        # canvas-sized index array); parts are two cells apart, so none crosses to another part
         b = pixels + (dy, dx)
         ok = (b[:, 0] < shape[0]) & (b[:, 1] >= 0) & (b[:, 1] < shape[1])
-        a, b = pixels[ok], b[ok]
-        hit = skeleton[b[:, 0], b[:, 1]]
-        src.append(index[a[hit, 0], a[hit, 1]])
-        dst.append(index[b[hit, 0], b[hit, 1]])
+        target = b[:, 0] * shape[1] + b[:, 1]
+        at = np.minimum(np.searchsorted(flat, target), max(n - 1, 0))
+        hit = ok & (flat[at] == target)
+        src.append(np.flatnonzero(hit))
+        dst.append(at[hit])
         weight.append(np.full(hit.sum(), np.hypot(dy, dx)))
     graph = coo_matrix(
         (np.concatenate(weight), (np.concatenate(src), np.concatenate(dst))), shape=(n, n)
     ).tocsr()
     counts = np.bincount(owner, minlength=len(parts))
-    first = np.full(len(parts), -1, dtype=np.int64)
     present = counts > 0
     # the first pixel of each part (in its raster order), as in one part's first sweep
-    first[owner[::-1]] = np.arange(n)[::-1]
+    first = np.full(len(parts), -1, dtype=np.int64)
+    seen, at_first = np.unique(owner, return_index=True)
+    first[seen] = at_first
     lines: list[shapely.LineString] = []
     if n:
-        # Diameter of each (near-)tree by two sweeps; a disconnected skeleton keeps its largest
-        # piece. Parts are disjoint components, so one multi-source run serves them all.
+        # Diameter of each (near-)tree by two sweeps; a disconnected skeleton keeps the piece of
+        # its first pixel. Parts are disjoint components, so one multi-source run serves them all.
         dist = dijkstra(graph, directed=False, indices=first[present], min_only=True)
         far = _farthest(dist, owner, len(parts))
         dist, predecessors, _ = dijkstra(
@@ -285,7 +288,7 @@ def _part_centerline(part: shapely.Polygon, *, cell: float) -> shapely.LineStrin
     graph = coo_matrix(
         (np.concatenate(weight), (np.concatenate(src), np.concatenate(dst))), shape=(n, n)
     ).tocsr()
-    # Diameter of the (near-)tree by two sweeps; a disconnected skeleton keeps its largest piece.
+    # Diameter of the (near-)tree by two sweeps; a disconnected skeleton keeps its first piece.
     dist = dijkstra(graph, directed=False, indices=0)
     far = int(np.argmax(np.where(np.isfinite(dist), dist, -1)))
     dist, predecessors = dijkstra(graph, directed=False, indices=far, return_predecessors=True)

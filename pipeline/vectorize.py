@@ -272,8 +272,11 @@ def vectorize_blocks(
         thresholds: hysteresis codes.
     """
     ychunks, xchunks = probs.chunks[1:]
-    pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
-    cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
+    if len(ychunks) == len(xchunks) == 1:  # one block: no neighbours, no halo to add
+        pp, cc = probs, context
+    else:
+        pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
+        cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
     p_blocks = pp.to_delayed(optimize_graph=False)
     c_blocks = cc.to_delayed(optimize_graph=False)
     y_starts = np.cumsum((0, *ychunks))

@@ -34,6 +34,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from skimage.morphology import skeletonize
 
+from pipeline.grid import shelf_pack
+
 LAND_EDGE_FRACTION = 0.3
 """A slick whose edge pixels touch land at least this often is reclassified ``LAND``."""
 NODATA_EDGE_FRACTION = 0.3
@@ -104,8 +106,9 @@ def _centerline_batch(geoms: list[shapely.Geometry], *, resolution: float) -> li
     A slick has a few to a few hundred parts and each part's raster is small, so tracing them one
     by one is all call overhead (rasterize, skeletonize, a sparse graph and two Dijkstra runs
     per part: ~3 ms each). Parts at the working cell size are instead laid side by side on one
-    canvas (:func:`_pack`) and traced together by :func:`_packed_centerlines`; only parts larger
-    than :data:`MAX_CELLS` cells, rasterized coarser, go one by one."""
+    canvas (:func:`pipeline.grid.shelf_pack`) and traced together by
+    :func:`_packed_centerlines`; only parts larger than :data:`MAX_CELLS` cells, rasterized
+    coarser, go one by one."""
     cell = resolution / 2.0
     parts = [list(getattr(g, "geoms", [g])) for g in geoms]
     flat = [part for p in parts for part in p]
@@ -135,7 +138,7 @@ def _centerline_batch(geoms: list[shapely.Geometry], *, resolution: float) -> li
 
 
 CANVAS_COLS = 4096
-"""Width (cells) of the canvas :func:`_pack` lays parts on; a wider part gets a row of its own."""
+"""Width (cells) of the canvas the parts are laid out on (:func:`pipeline.grid.shelf_pack`)."""
 
 
 def _windows(parts: list[shapely.Polygon], *, cell: float) -> list[tuple[Affine, int, int]]:
@@ -149,23 +152,6 @@ def _windows(parts: list[shapely.Polygon], *, cell: float) -> list[tuple[Affine,
     return out
 
 
-def _pack(windows: list[tuple[Affine, int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
-    """Offsets ``[n, 2]`` (row, col) of each window on a canvas, in shelves of at most
-    :data:`CANVAS_COLS` columns, and the canvas shape. Windows never overlap, and their frames
-    keep two empty cells between parts, so 3x3 thinning and 8-neighbour graphs see each part
-    as if it were alone."""
-    offsets = np.zeros((len(windows), 2), dtype=np.int64)
-    top = left = shelf = width = 0
-    for i, (_, rows, cols) in enumerate(windows):
-        if left and left + cols > CANVAS_COLS:
-            top, left, shelf = top + shelf, 0, 0
-        offsets[i] = (top, left)
-        left += cols
-        shelf = max(shelf, rows)
-        width = max(width, left)
-    return offsets, (top + shelf, width)
-
-
 def _packed_centerlines(parts: list[shapely.Polygon], *, cell: float) -> list[shapely.LineString]:
     """:func:`_part_centerline` of many parts of one cell size, traced together on one canvas.
 
@@ -174,7 +160,9 @@ def _packed_centerlines(parts: list[shapely.Polygon], *, cell: float) -> list[sh
     if not parts:
         return []
     windows = _windows(parts, cell=cell)
-    offsets, shape = _pack(windows)
+    # the windows' frames keep two empty cells between parts, so 3x3 thinning and 8-neighbour
+    # graphs see each part on the canvas as if it were alone
+    offsets, shape = shelf_pack([(rows, cols) for _, rows, cols in windows], max_cols=CANVAS_COLS)
     # each part moved onto its window on the canvas (x = col * cell, y = -row * cell)
     shifted = [
         shapely.transform(part, lambda xy, t=t, o=o: xy + (o[1] * cell - t.c, -o[0] * cell - t.f))

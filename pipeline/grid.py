@@ -176,3 +176,21 @@ def scene_grid(scene: Scene, *, resolution: float = 80.0, max_pixels: int = 2**3
             "resolution right? (Sentinel-1 IW scenes are about 250 km wide.)"
         )
     return Grid(epsg=epsg, resolution=float(resolution), x0=x0, y0=y0, shape=(rows, cols))
+
+
+def shelf_pack(
+    sizes: list[tuple[int, int]], *, max_cols: int
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Offsets ``[n, 2]`` (row, col) that lay rectangles of ``(rows, cols)`` side by side on one
+    canvas, in shelves (rows of rectangles) of at most ``max_cols`` columns (a wider rectangle
+    gets a shelf of its own), and the canvas's shape. Rectangles never overlap."""
+    offsets = np.zeros((len(sizes), 2), dtype=np.int64)
+    top = left = shelf = width = 0
+    for i, (rows, cols) in enumerate(sizes):
+        if left and left + cols > max_cols:
+            top, left, shelf = top + shelf, 0, 0
+        offsets[i] = (top, left)
+        left += cols
+        shelf = max(shelf, rows)
+        width = max(width, left)
+    return offsets, (top + shelf, width)

@@ -130,6 +130,18 @@ def _release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def with_halo(array: da.Array, depth: int) -> da.Array:
+    """Each block with ``depth`` pixels of its neighbours on the last two axes (none beyond the
+    array's edge); a single block is returned as it is (it has no neighbours, and
+    ``dask.array.overlap`` would still add idle slicing and concatenating tasks)."""
+    if len(array.chunks[-2]) == len(array.chunks[-1]) == 1:
+        return array
+    axes = {array.ndim - 2: depth, array.ndim - 1: depth}
+    return da.overlap.overlap(
+        array, depth={0: 0, **axes} if array.ndim == 3 else axes, boundary="none"
+    )
+
+
 def infer(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da.Array:
     """Class probability codes ``[classes, y, x]`` uint8, chunked like ``layers``.
 
@@ -146,11 +158,7 @@ def infer(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da.Array:
         raise GridError(
             f"Blocks of {smallest} px are smaller than the halo of {halo} px: use larger chunks."
         )
-    padded = (
-        layers  # one block has no neighbours: its halo is empty, and overlap's tasks would be idle
-        if len(layers.chunks[1]) == len(layers.chunks[2]) == 1
-        else da.overlap.overlap(layers, depth={0: 0, 1: halo, 2: halo}, boundary="none")
-    )
+    padded = with_halo(layers, halo)
     annotation = {"resources": {GPU_RESOURCE: 1}} if gpu else {}
     with dask.annotate(**annotation):
         return da.map_blocks(

@@ -26,7 +26,8 @@ from dask.delayed import Delayed
 from rasterio.errors import NotGeoreferencedWarning
 from scipy import ndimage
 
-from pipeline.grid import Grid
+from pipeline.grid import Grid, shelf_pack
+from pipeline.infer import with_halo
 from pipeline.prepare import LAND, NODATA, OCEAN
 
 # When threads vectorize at once, GDAL's error state leaks between them and rasterio now and then
@@ -215,17 +216,11 @@ def _polygons(labels: np.ndarray, n: int, transform: Affine) -> list[shapely.Geo
     boxed = sum((b[0].stop - b[0].start) * (b[1].stop - b[1].start) for b in boxes)
     if boxed > labels.size / 4:  # slicks all over the block: polygonize it as it is
         return _pieces(labels, n, transform=transform)
-    offsets = np.zeros((n, 2), dtype=np.int64)
-    top = left = shelf = width = 0
-    for k, (rows, cols) in enumerate(boxes):
-        h, w = rows.stop - rows.start, cols.stop - cols.start
-        if left and left + w > CANVAS_COLS:
-            top, left, shelf = top + shelf, 0, 0
-        offsets[k] = (top, left)
-        left += w
-        shelf = max(shelf, h)
-        width = max(width, left)
-    canvas = np.zeros((top + shelf, width), dtype=np.int32)
+    offsets, shape = shelf_pack(
+        [(rows.stop - rows.start, cols.stop - cols.start) for rows, cols in boxes],
+        max_cols=CANVAS_COLS,
+    )
+    canvas = np.zeros(shape, dtype=np.int32)
     for k, (rows, cols) in enumerate(boxes, start=1):
         r, c = offsets[k - 1]
         window = labels[rows, cols]
@@ -272,11 +267,7 @@ def vectorize_blocks(
         thresholds: hysteresis codes.
     """
     ychunks, xchunks = probs.chunks[1:]
-    if len(ychunks) == len(xchunks) == 1:  # one block: no neighbours, no halo to add
-        pp, cc = probs, context
-    else:
-        pp = da.overlap.overlap(probs, depth={0: 0, 1: 1, 2: 1}, boundary="none")
-        cc = da.overlap.overlap(context, depth={0: 1, 1: 1}, boundary="none")
+    pp, cc = with_halo(probs, 1), with_halo(context, 1)
     p_blocks = pp.to_delayed(optimize_graph=False)
     c_blocks = cc.to_delayed(optimize_graph=False)
     y_starts = np.cumsum((0, *ychunks))

@@ -80,7 +80,7 @@ def test_loss_falls(trained: tuple[TrainConfig, ModelCard]) -> None:
 def test_run_writes_checkpoints_and_a_complete_card(trained: tuple[TrainConfig, ModelCard]) -> None:
     config, card = trained
     assert (config.run_dir / "checkpoints" / "last.ckpt").is_file()
-    assert card.training["steps"] == 96
+    assert card.training["steps"] == config.max_steps
     assert set(card.metrics) == {"validation", "test", "test_mixed_resolution"}
     assert 0.0 <= card.metrics["test"]["oil_iou"] <= 1.0 or np.isnan(
         card.metrics["test"]["oil_iou"]

@@ -204,6 +204,8 @@ class Predictor:
     ) -> None:
         import torch
 
+        from model.network import SlickNet
+
         self.card = card
         """The model card (layers, normalization, classes, thresholds, tile size, ...)."""
         self.device = device
@@ -214,6 +216,12 @@ class Predictor:
         self._run = torch.compile(module, dynamic=False) if compiled else module
         self.compiled = compiled
         """Whether the network runs through ``torch.compile``."""
+        # a SlickNet of our own runs level by level in row strips (model.strips): the same
+        # probabilities for about a third of the memory; compiled graphs and TorchScript models
+        # from elsewhere run their own forward
+        self._in_strips = isinstance(module, SlickNet) and not compiled and card.outputs == "logits"
+        if self._in_strips:  # weights in the maps' memory format (model.strips.CHANNELS_LAST)
+            module.to(memory_format=torch.channels_last)
 
     @property
     def n_layers(self) -> int:
@@ -246,6 +254,8 @@ class Predictor:
         """
         import torch
 
+        from model.strips import predict_in_strips
+
         x = self._check(x, ndim=4)
         n, _, h, w = x.shape
         finite = np.isfinite(x)
@@ -256,11 +266,17 @@ class Predictor:
         np.copyto(batch[:, :, :h, :w], x, where=finite)  # NaN and inf stay 0
         del finite
         with torch.inference_mode(), self._autocast():
-            out = self._run(torch.from_numpy(batch).to(self.device))
+            inputs = torch.from_numpy(batch).to(self.device)
             del batch
-            out = out.float()
-            if self.card.outputs == "logits":
-                out = torch.softmax(out, dim=1)
+            if self._in_strips:
+                classes = self.module.config.classes
+                out = inputs.new_empty((n, classes, ph, pw), dtype=torch.float32)
+                predict_in_strips(self.module, inputs, out)
+            else:
+                out = self._run(inputs).float()
+                if self.card.outputs == "logits":
+                    out = torch.softmax(out, dim=1)
+            del inputs
             probs = out[:, :, :h, :w].cpu().numpy()  # on the CPU: the tensor's own memory
         if probs.shape[1] != self.n_classes:
             raise InvalidInput(

@@ -26,20 +26,21 @@ def has_gpu_workers(client: object) -> bool:
     return any(w.get("resources", {}).get(GPU_RESOURCE) for w in workers.values())
 
 
-WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(1024**3), "MALLOC_ARENA_MAX": "1"}
+WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024**2), "MALLOC_ARENA_MAX": "1"}
 """Environment of the worker processes, beside Dask's own ``pre-spawn-environ``.
 
 glibc serves an allocation above its mmap threshold, or one from a thread's arena larger than
 that arena's 64 MB heaps, with a fresh ``mmap`` whose pages fault in (zeroed) on first touch and
-go back to the system on ``free``. The network's feature maps on a 2048² block are 100-550 MB
-each and tasks run in worker threads, so every layer of every block paid those page faults
-again (Dask's ``MALLOC_TRIM_THRESHOLD_`` also freezes the threshold at 128 kB, so even small maps
-did). With the threshold at 1 GiB and one arena (the main heap, which has no size cap) the maps
-are reused: a 2048² block infers in ~2.4 s instead of ~4.3 s, for ~60 MB more resident memory
-(``benchmarks/scene.py`` measures both). After each block the inference task hands the heap's
-free pages back (``pipeline.infer._release_free_memory``), so memory does not creep up over a
-scene's blocks. Operators starting ``dask worker`` themselves set these in the workers'
-environment (README)."""
+go back to the system on ``free``; Dask's ``MALLOC_TRIM_THRESHOLD_`` also freezes the threshold at
+128 kB. The network runs a block in row strips of at most ~8 MB (:mod:`model.strips`), and tasks
+run in worker threads: at 32 MiB and with one arena (the main heap, which has no size cap) the
+strips reuse the heap's memory instead of faulting in afresh, while the few maps of a whole block
+(37-74 MB on a 2048² block) and larger arrays get their own mappings and leave no holes in the
+heap when freed. Measured with ``benchmarks/scene.py --only memory`` on a 16384² scene: peak RSS
+per worker 1570 MB, 47.8 s (16 MiB: 1426 MB, 59.8 s, page faults on every map; 64 MiB: 1639 MB,
+46.0 s). After each block the inference task hands the heap's free pages back
+(``pipeline.infer._release_free_memory``). Operators starting ``dask worker`` themselves set these
+in the workers' environment (README)."""
 
 
 def local_cluster(

@@ -79,3 +79,31 @@ def test_folded_batch_norms_give_the_same_outputs(make_net) -> None:
         got = folded(x)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("stem", "widths", "shape"),
+    [
+        (1, (4, 8, 8), (2, 1, 96, 72)),
+        (2, (4, 8, 8), (1, 1, 136, 64)),
+        (2, (4, 6, 8, 8), (1, 1, 64, 48)),
+    ],
+)
+def test_strips_give_the_plain_forward(stem, widths, shape, make_net, monkeypatch) -> None:
+    """The predictor's forward by row strips (small strips here, so every level has several,
+    the last one short) equals the plain forward's softmax, batch norms folded or not."""
+    from model import strips
+
+    monkeypatch.setattr(strips, "STRIP_BYTES", 4 * 4 * 24 * 10)
+    net = make_net(stem=stem, widths=widths)
+    n, _, height, width = shape
+    assert strips._rows_per_strip(widths[0], width // stem, n) < height // stem  # several strips
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        expected = torch.softmax(net(x), dim=1)
+        out = torch.full((shape[0], 4, *shape[2:]), torch.nan)
+        got = strips.predict_in_strips(net, x, out)
+        folded = strips.predict_in_strips(fold_batch_norms(net), x, torch.empty_like(out))
+    assert got is out
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.allclose(folded, expected, atol=1e-4)

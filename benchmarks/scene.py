@@ -165,10 +165,10 @@ def amplification(
     from model.card import ModelCard
     from pipeline.detect import _axis_chunks, model_card_path
     from pipeline.grid import scene_grid
-    from pipeline.infer import model_input_pixels, round_up
+    from pipeline.infer import block_halo, model_input_pixels
 
     card = ModelCard.load(model_card_path(model))
-    halo = round_up(card.receptive_field_px, card.size_multiple)
+    halo = block_halo(card)
     print(
         f"\n== inference amplification (chunks {chunks}, halo {halo} px; Cerulean "
         f"≈ {CERULEAN_AMPLIFICATION}) =="

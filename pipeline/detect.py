@@ -25,16 +25,7 @@ logger = logging.getLogger(__name__)
 
 STEP_OF_PREFIX = {
     "load": "load",
-    "stackstac": "load",
-    "fetch_raster_window": "load",
-    "asset_table_to_reader_and_window": "load",
-    "array": "load",
-    "rechunk": "load",
-    "stack": "load",
     "prepare": "prepare",
-    "getitem": "prepare",
-    "astype": "prepare",
-    "overlap": "infer",
     "infer": "infer",
     "vectorize_block": "vectorize",
     "block_parts": "vectorize",
@@ -180,7 +171,8 @@ def plan_scene(
     options: Options | None = None,
     gpu: bool = False,
 ) -> Plan:
-    """Steps 2-5 as a lazy Dask graph: load, prepare, infer, vectorize.
+    """Steps 2-5 as a lazy Dask graph: load, prepare, infer, vectorize, one chain per block
+    (:mod:`pipeline.blocks`).
 
     Args:
         scene: the scene.
@@ -193,10 +185,11 @@ def plan_scene(
         RasterReadError: an asset is missing, unreadable or not georeferenced.
     """
     from model.card import ModelCard
-    from pipeline.infer import InferSpec, infer, round_up
-    from pipeline.load import load_scene
-    from pipeline.prepare import layer_polarizations, prepare
-    from pipeline.vectorize import Thresholds, vectorize_blocks
+    from pipeline.blocks import block_results
+    from pipeline.infer import InferSpec, block_halo, round_up
+    from pipeline.load import scene_rasters
+    from pipeline.prepare import layer_polarizations
+    from pipeline.vectorize import Thresholds
 
     options = options or Options()
     card_path = model_card_path(model)
@@ -204,7 +197,7 @@ def plan_scene(
     if options.chunks < 16:
         raise GridError(f"A chunk size of {options.chunks} px is too small: use 256 or more.")
     multiple = card.size_multiple
-    halo = round_up(max(card.receptive_field_px, 1), multiple)
+    halo = block_halo(card)
     chunk = round_up(options.chunks, multiple)
     if not math.isclose(card.resolution_m, options.resolution, rel_tol=0.05):
         logger.warning(
@@ -217,17 +210,23 @@ def plan_scene(
     grid = scene_grid(scene, resolution=options.resolution)
     ychunks = _axis_chunks(grid.shape[0], chunk, minimum=halo)
     xchunks = _axis_chunks(grid.shape[1], chunk, minimum=halo)
-    raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=chunk)
-    if raw.data.chunks[1:] != (ychunks, xchunks):
-        raw = raw.chunk({"y": ychunks, "x": xchunks})
-    layers, context = prepare(
-        raw, scene=scene, card=card, grid=grid, land_buffer_m=options.land_buffer_m
-    )
+    polarizations = layer_polarizations(card.layers)
+    rasters = scene_rasters(scene, grid=grid, polarizations=polarizations)
     spec = InferSpec(
         model=str(card_path), halo=halo, n_classes=len(card.classes), tile_size=options.tile_size
     )
-    probs = infer(layers, spec=spec, gpu=gpu)
-    results = vectorize_blocks(probs, context, grid=grid, thresholds=Thresholds.from_card(card))
+    results = block_results(
+        rasters,
+        scene=scene,
+        card=card,
+        grid=grid,
+        chunks=(ychunks, xchunks),
+        spec=spec,
+        land_buffer_m=options.land_buffer_m,
+        thresholds=Thresholds.from_card(card),
+        polarizations=polarizations,
+        gpu=gpu,
+    )
     return Plan(
         card_path=card_path,
         card=card,

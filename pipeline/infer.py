@@ -1,10 +1,10 @@
-"""Infer: class probabilities over the whole scene, block by block, with a halo.
+"""Infer: class probabilities of one block from its haloed window.
 
-``dask.array.overlap`` gives each block a halo of the network's receptive field (rounded up to
-the pooling grid), the model runs once on each haloed block, and the halo is cut off again: the
-interior of every block is what a whole-scene run would give, so every scene pixel is inferred
-once (plus the halo), never on shifted tile grids as Cerulean does. Probabilities are stored as
-uint8 codes (``round(255 * p)``).
+Each block is read with a halo of the network's receptive field (rounded up to the pooling grid;
+:mod:`pipeline.blocks`), the model runs once on the haloed window, and the halo is cut off again:
+the interior of every block is what a whole-scene run would give, so every scene pixel is
+inferred once (plus the halo), never on shifted tile grids as Cerulean does. Probabilities are
+stored as uint8 codes (``round(255 * p)``).
 
 The model is loaded once per worker process: tasks carry only the model card's path and
 :func:`model.predictor.get_predictor` keeps what it loaded for the life of the process.
@@ -22,8 +22,6 @@ from pathlib import Path
 import dask
 import dask.array as da
 import numpy as np
-
-from pipeline.errors import GridError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +51,13 @@ def reset_input_pixels() -> None:
 def round_up(value: int, multiple: int) -> int:
     """``value`` rounded up to a multiple of ``multiple``."""
     return -(-int(value) // int(multiple)) * int(multiple)
+
+
+def block_halo(card: object) -> int:
+    """Halo of a block for a model card, pixels: one more than the network's receptive field
+    (so the vectorize step's ring of neighbour pixels is exact too, :func:`infer_window`),
+    rounded up to the pooling grid."""
+    return round_up(card.receptive_field_px + 1, card.size_multiple)
 
 
 @dataclass(frozen=True)
@@ -86,20 +91,40 @@ class InferSpec:
         )
 
 
-def _infer_block(x: np.ndarray, *, spec: InferSpec, block_info: dict | None = None) -> np.ndarray:
+def infer_window(
+    prepared: np.ndarray,
+    *,
+    spec: InferSpec,
+    halo: tuple[int, int, int, int],
+    ring: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The probability and context codes of one block, from its prepared, haloed window.
+
+    Args:
+        prepared: :func:`pipeline.prepare.prepare_block` of the haloed window: the layers, then
+            the context codes.
+        spec: model and halo.
+        halo: pixels of halo on the window's ``(top, bottom, left, right)`` sides (0 at the
+            scene's edges).
+        ring: pixels beyond the block kept on each side that has a halo (the vectorize step sees
+            its neighbours' first pixels this way; exact when ``spec.halo > receptive field``).
+
+    Returns:
+        ``(probs, context)``: uint8 ``[classes, h, w]`` codes ``round(255 * p)`` and uint8
+        ``[h, w]`` context codes, over the block and its ring.
+    """
     from model.predictor import get_predictor
 
-    (cy, cx) = block_info[0]["chunk-location"][1:]
-    (ny, nx) = block_info[0]["num-chunks"][1:]
-    top = spec.halo if cy > 0 else 0
-    left = spec.halo if cx > 0 else 0
-    bottom = x.shape[1] - (spec.halo if cy < ny - 1 else 0)
-    right = x.shape[2] - (spec.halo if cx < nx - 1 else 0)
-    height, width = bottom - top, right - left
+    x = prepared[:-1]
+    top, bottom, left, right = (h - ring if h else 0 for h in halo)
+    rows = slice(top, x.shape[1] - bottom)
+    cols = slice(left, x.shape[2] - right)
+    context = prepared[-1, rows, cols].astype(np.uint8)
+    height, width = context.shape
     if not np.isfinite(x).all(axis=0).any():  # nothing but land and nodata: background
         out = np.zeros((spec.n_classes, height, width), dtype=np.uint8)
         out[0] = 255
-        return out
+        return out, context
     predictor = get_predictor(spec.model, device=spec.device)
     m = predictor.card.size_multiple
     # default: the whole haloed block in one tile (at least the card's tile, which the predictor
@@ -109,12 +134,12 @@ def _infer_block(x: np.ndarray, *, spec: InferSpec, block_info: dict | None = No
     if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
         _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
     probs = predictor.predict_image(x, tile_size=round_up(tile, m))
-    inner = probs[:, top:bottom, left:right]
+    inner = probs[:, rows, cols]
     np.rint(np.multiply(inner, 255.0, out=inner), out=inner)  # in place: no block-sized copies
     out = inner.astype(np.uint8)
     del probs, inner
     _release_free_memory()
-    return out
+    return out, context
 
 
 def _release_free_memory() -> None:
@@ -140,36 +165,6 @@ def with_halo(array: da.Array, depth: int) -> da.Array:
     return da.overlap.overlap(
         array, depth={0: 0, **axes} if array.ndim == 3 else axes, boundary="none"
     )
-
-
-def infer(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da.Array:
-    """Class probability codes ``[classes, y, x]`` uint8, chunked like ``layers``.
-
-    Args:
-        layers: ``[layers, y, x]`` float32 normalized layers, NaN where there is nothing to see.
-        spec: model and halo.
-        gpu: annotate the inference tasks with ``resources={"GPU": 1}`` (only when the cluster
-            has workers with that resource, or the tasks would wait for ever). Compute the result
-            under :func:`no_fusion` for the annotation to reach the scheduler.
-    """
-    halo = spec.halo
-    smallest = min(min(c) for c in layers.chunks[1:])
-    if (len(layers.chunks[1]) > 1 or len(layers.chunks[2]) > 1) and smallest < halo:
-        raise GridError(
-            f"Blocks of {smallest} px are smaller than the halo of {halo} px: use larger chunks."
-        )
-    padded = with_halo(layers, halo)
-    annotation = {"resources": {GPU_RESOURCE: 1}} if gpu else {}
-    with dask.annotate(**annotation):
-        return da.map_blocks(
-            _infer_block,
-            padded,
-            spec=spec,
-            chunks=((spec.n_classes,), *layers.chunks[1:]),
-            dtype=np.uint8,
-            name="infer-" + dask.base.tokenize(layers.name, spec),
-            meta=np.empty((0, 0, 0), dtype=np.uint8),
-        )
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ upsampling is bilinear (:func:`resampling_for`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -256,6 +257,96 @@ class _SceneReader(AutoParallelRioReader):
         )
 
 
+@dataclass(frozen=True)
+class ProjectedRaster:
+    """A projected raster (a CRS and an affine transform) seen as a float32 array on a working grid.
+
+    Indexing reads through stackstac's reader (:class:`_SceneReader`: GDAL's warped view of the
+    file on the working grid, the spec ``stackstac.stack`` builds in :func:`load_scene`), so any
+    window holds what that window of :func:`load_scene`'s array holds. The reader is made once
+    per worker process (:func:`_projected_reader`) and opens the file once per thread; pickling
+    sends only the path and the grid.
+    """
+
+    href: str
+    """Path or URL of the raster."""
+    grid: Grid
+    """The working grid."""
+    resampling: Resampling
+    """GDAL resampling."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Grid shape ``(rows, cols)``."""
+        return self.grid.shape
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        from rasterio.windows import Window
+
+        (r0, r1, _), (c0, c1, _) = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
+        reader = _projected_reader(self.href, self.grid, self.resampling)
+        return reader.read(Window(c0, r0, max(c1 - c0, 0), max(r1 - r0, 0)))
+
+
+@functools.lru_cache(maxsize=8)
+def _projected_reader(href: str, grid: Grid, resampling: Resampling) -> _SceneReader:
+    """stackstac's reader of a file on a grid, kept for the next blocks of the scene (a few
+    scenes' worth: a backfill's worker moves on to other files)."""
+    from stackstac.raster_spec import RasterSpec
+
+    spec = RasterSpec(
+        epsg=grid.epsg, bounds=grid.bounds, resolutions_xy=(grid.resolution, grid.resolution)
+    )
+    return _SceneReader(
+        url=href,
+        spec=spec,
+        resampling=resampling,
+        dtype=np.dtype("float32"),
+        fill_value=np.float32(np.nan),
+        scale_offset=(1, 0),
+    )
+
+
+@dataclass(frozen=True)
+class SceneRasters:
+    """A scene's bands on the working grid, read window by window: what a block's load task
+    carries (small and picklable; nothing is opened until a worker reads)."""
+
+    bands: tuple[GcpRaster | ProjectedRaster, ...]
+    """One raster per polarization, in the order of the layers."""
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        """``(band, h, w)`` float32 of a window of the grid, NaN where there is no data."""
+        (r0, r1, _), (c0, c1, _) = (
+            k.indices(n) for k, n in zip((rows, cols), self.bands[0].shape, strict=True)
+        )
+        out = np.empty((len(self.bands), max(r1 - r0, 0), max(c1 - c0, 0)), dtype=np.float32)
+        for i, band in enumerate(self.bands):
+            out[i] = band[rows, cols]
+        return out
+
+
+def scene_rasters(
+    scene: Scene, *, grid: Grid, polarizations: tuple[str, ...] = ("VV",)
+) -> SceneRasters:
+    """The scene's bands as :class:`SceneRasters`, checked as :func:`load_scene` checks them.
+
+    Raises:
+        RasterReadError: an asset is missing, unreadable or not georeferenced.
+    """
+    assets = [scene.asset(p) for p in polarizations]
+    located = [(a, *check_asset(a, scene_id=scene.scene_id)) for a in assets]
+    if scene.georeferencing != "affine":
+        return SceneRasters(tuple(_gcp_rasters(located, grid=grid, scene_id=scene.scene_id)))
+    bands = []
+    for asset in (_fill_projected(scene, a) for a, _, _ in located):
+        resampling = resampling_for(
+            asset, source_m=abs(asset.transform.a), resolution=grid.resolution
+        )
+        bands.append(ProjectedRaster(href=asset.href, grid=grid, resampling=resampling))
+    return SceneRasters(tuple(bands))
+
+
 def _item_dict(scene: Scene, assets: list[Asset]) -> dict[str, Any]:
     """A minimal STAC item for stackstac, built from the Scene's assets (the source of truth)."""
     return {
@@ -364,6 +455,33 @@ def _load_projected(scene: Scene, assets: list[Asset], *, grid: Grid, chunks: in
     return stack.data[0].rechunk({0: -1})
 
 
+def _gcp_rasters(
+    located: list[tuple[Asset, list[GroundControlPoint], Any]], *, grid: Grid, scene_id: str
+) -> list[GcpRaster]:
+    rasters = []
+    for asset, gcps, gcp_crs in located:
+        if not gcps:
+            raise RasterReadError(
+                f"The {asset.polarization} raster of {scene_id} ({asset.href}) has no ground "
+                "control points although the scene is georeferenced by GCPs."
+            )
+        rasters.append(
+            GcpRaster(
+                href=asset.href,
+                gcps=tuple(gcps),
+                gcp_crs=gcp_crs.to_wkt() if gcp_crs is not None else "EPSG:4326",
+                grid=grid,
+                nodata=asset.nodata
+                if asset.nodata is not None and not math.isnan(asset.nodata)
+                else None,
+                resampling=resampling_for(
+                    asset, source_m=gcp_pixel_size_m(gcps), resolution=grid.resolution
+                ),
+            )
+        )
+    return rasters
+
+
 def _load_gcps(
     located: list[tuple[Asset, list[GroundControlPoint], Any]],
     *,
@@ -372,24 +490,9 @@ def _load_gcps(
     scene_id: str,
 ) -> da.Array:
     bands = []
-    for asset, gcps, gcp_crs in located:
-        if not gcps:
-            raise RasterReadError(
-                f"The {asset.polarization} raster of {scene_id} ({asset.href}) has no ground "
-                "control points although the scene is georeferenced by GCPs."
-            )
-        source = GcpRaster(
-            href=asset.href,
-            gcps=tuple(gcps),
-            gcp_crs=gcp_crs.to_wkt() if gcp_crs is not None else "EPSG:4326",
-            grid=grid,
-            nodata=asset.nodata
-            if asset.nodata is not None and not math.isnan(asset.nodata)
-            else None,
-            resampling=resampling_for(
-                asset, source_m=gcp_pixel_size_m(gcps), resolution=grid.resolution
-            ),
-        )
+    for (asset, _, _), source in zip(
+        located, _gcp_rasters(located, grid=grid, scene_id=scene_id), strict=True
+    ):
         bands.append(
             da.from_array(
                 source,

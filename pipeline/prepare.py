@@ -36,19 +36,26 @@ def layer_polarizations(layers: list[str]) -> tuple[str, ...]:
     return tuple(sorted(pols, key=lambda p: (p != "VV", p)))
 
 
-def _prepare_block(
+def prepare_block(
     raw: np.ndarray,
     *,
+    origin: tuple[int, int],
     scene: Scene,
     polarizations: tuple[str, ...],
     card: Any,
     grid: Grid,
     land_buffer_m: float,
-    block_info: dict | None = None,
 ) -> np.ndarray:
+    """One window's layers and context: ``[len(card.layers) + 1, h, w]`` float32, the layers
+    first (NaN on land and nodata), then the context codes.
+
+    Args:
+        raw: ``(band, h, w)`` the window of :func:`pipeline.load.load_scene`'s array.
+        origin: ``(row, col)`` of the window's first pixel in ``grid``.
+    """
     from model.layers import prepare_layers
 
-    (_, _), (r0, _), (c0, _) = block_info[0]["array-location"]
+    r0, c0 = origin
     sigma0 = {pol: scene.asset(pol).sigma0(raw[i]) for i, pol in enumerate(polarizations)}
     n_layers = len(card.layers)
     out = np.empty((n_layers + 1, *raw.shape[1:]), dtype=np.float32)
@@ -68,6 +75,11 @@ def _prepare_block(
         np.copyto(context, LAND, where=land & valid)
         np.copyto(layers, np.nan, where=land)
     return out
+
+
+def _prepare_block(raw: np.ndarray, *, block_info: dict | None = None, **kwargs: Any) -> np.ndarray:
+    (_, _), (r0, _), (c0, _) = block_info[0]["array-location"]
+    return prepare_block(raw, origin=(r0, c0), **kwargs)
 
 
 def prepare(

@@ -13,7 +13,7 @@ import rasterio
 from catalog.scene import resolve_scene
 from pipeline.errors import GridError, RasterReadError
 from pipeline.grid import scene_grid
-from pipeline.load import WARP_TILE, load_scene
+from pipeline.load import WARP_TILE, load_scene, scene_rasters
 
 
 def test_grid_of_the_real_scene_is_utm_and_snapped(real_vv: Path) -> None:
@@ -72,6 +72,25 @@ def test_projected_load_reads_the_cog_pixels(simulate_scene) -> None:
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("reader", ["projected", "gcp"])
+def test_window_reads_equal_the_lazy_array(reader, simulate_scene, real_vv: Path) -> None:
+    """The pipeline reads each block's haloed window on its own (pipeline.blocks): any window,
+    at any offset, holds the values of that window of load_scene's array, bit for bit."""
+    if reader == "gcp":
+        scene = resolve_scene(real_vv)
+        grid, pols = scene_grid(scene, resolution=200), ("VV", "VH")
+    else:
+        scene = resolve_scene(simulate_scene(5, shape=(400, 330), geometry="utm"))
+        grid, pols = scene_grid(scene, resolution=80), ("VV", "VH")
+    whole = load_scene(scene, grid=grid, polarizations=pols, chunks=4096).values
+    rasters = scene_rasters(scene, grid=grid, polarizations=pols)
+    rows, cols = grid.shape
+    assert np.isfinite(whole).mean() > 0.3
+    for r0, r1, c0, c1 in [(0, rows, 0, cols), (7, 200, 45, 333), (rows - 61, rows, 1, 90)]:
+        window = rasters.read(slice(r0, min(r1, rows)), slice(c0, min(c1, cols)))
+        np.testing.assert_array_equal(window, whole[:, r0:r1, c0:c1])
+
+
 def test_truncated_cog_is_a_read_error(simulate_scene, copy_scene) -> None:
     item = copy_scene(simulate_scene(4, shape=(600, 600), geometry="utm"))
     scene = resolve_scene(item)
@@ -82,6 +101,9 @@ def test_truncated_cog_is_a_read_error(simulate_scene, copy_scene) -> None:
     with pytest.raises(RasterReadError, match=r"truncated or corrupt: download it again") as err:
         loaded.compute()
     assert vv.name in str(err.value)
+    rasters = scene_rasters(scene, grid=scene_grid(scene, resolution=80))
+    with pytest.raises(RasterReadError, match=r"truncated or corrupt: download it again"):
+        rasters.read(slice(None), slice(None))
 
 
 def test_missing_georeferencing_is_a_read_error(simulate_scene, copy_scene) -> None:

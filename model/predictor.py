@@ -240,17 +240,19 @@ class Predictor:
             return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray, *, codes: bool = False) -> np.ndarray:
         """Class probabilities of a batch of tiles.
 
         Args:
             x: ``[n, layers, h, w]`` float32, the card's layers normalized; NaN anywhere in a
                 pixel's layers marks it as nodata. ``h`` and ``w`` need not be multiples of the
                 network's size multiple (padded inside, cropped back).
+            codes: return uint8 codes ``round(255 * p)`` instead (what the pipeline keeps),
+                written as the network produces them: a quarter of the float32 output's memory.
 
         Returns:
-            ``[n, classes, h, w]`` float32 probabilities summing to 1 per pixel; nodata pixels
-            are pure background.
+            ``[n, classes, h, w]`` float32 probabilities summing to 1 per pixel (uint8 codes
+            with ``codes``); nodata pixels are pure background.
         """
         import torch
 
@@ -270,12 +272,15 @@ class Predictor:
             del batch
             if self._in_strips:
                 classes = self.module.config.classes
-                out = inputs.new_empty((n, classes, ph, pw), dtype=torch.float32)
+                dtype = torch.uint8 if codes else torch.float32
+                out = inputs.new_empty((n, classes, ph, pw), dtype=dtype)
                 predict_in_strips(self.module, inputs, out)
             else:
                 out = self._run(inputs).float()
                 if self.card.outputs == "logits":
                     out = torch.softmax(out, dim=1)
+                if codes:
+                    out = out.mul_(255.0).round_().to(torch.uint8)
             del inputs
             probs = out[:, :, :h, :w].cpu().numpy()  # on the CPU: the tensor's own memory
         if probs.shape[1] != self.n_classes:
@@ -284,11 +289,17 @@ class Predictor:
                 "classes: fix the card's 'classes'."
             )
         if nodata.any():  # pure background, written in place
-            probs.transpose(0, 2, 3, 1)[nodata] = np.eye(self.n_classes, dtype=np.float32)[0]
+            background = np.eye(self.n_classes, dtype=np.float32)[0] * (255 if codes else 1)
+            probs.transpose(0, 2, 3, 1)[nodata] = background
         return np.ascontiguousarray(probs)
 
     def predict_image(
-        self, x: np.ndarray, *, batch_size: int = 1, tile_size: int | None = None
+        self,
+        x: np.ndarray,
+        *,
+        batch_size: int = 1,
+        tile_size: int | None = None,
+        codes: bool = False,
     ) -> np.ndarray:
         """Class probabilities of one image of any size, by blended tiles.
 
@@ -301,9 +312,10 @@ class Predictor:
             x: ``[layers, H, W]`` float32 normalized layers, NaN for nodata.
             batch_size: tiles per network call.
             tile_size: largest tile edge in pixels (a multiple of the card's ``size_multiple``).
+            codes: return uint8 codes ``round(255 * p)`` (see :meth:`predict`).
 
         Returns:
-            ``[classes, H, W]`` float32 probabilities.
+            ``[classes, H, W]`` float32 probabilities, or their uint8 codes.
         """
         x = self._check(x, ndim=3)
         _, height, width = x.shape
@@ -323,10 +335,10 @@ class Predictor:
             # one tile, weighted 1 everywhere: the network's output as it is, without the
             # blending buffers (the pipeline's blocks run this way)
             if not np.isfinite(x).all(axis=0).any():
-                out = np.zeros((self.n_classes, height, width), dtype=np.float32)
-                out[0] = 1.0
+                out = np.zeros((self.n_classes, height, width), np.uint8 if codes else np.float32)
+                out[0] = 255 if codes else 1
                 return out
-            return self.predict(x[None])[0]
+            return self.predict(x[None], codes=codes)[0]
         padded = np.full((x.shape[0], rows.padded, cols.padded), np.nan, dtype=np.float32)
         padded[:, :height, :width] = x
         total = np.zeros((self.n_classes, rows.padded, cols.padded), dtype=np.float32)
@@ -356,6 +368,8 @@ class Predictor:
                     total[(0, *window)] += w
                 weight[window] += w
         out = total[:, :height, :width] / weight[:height, :width]
+        if codes:
+            return np.rint(np.multiply(out, 255.0, out=out), out=out).astype(np.uint8)
         return out.astype(np.float32, copy=False)
 
     def _check(self, x: np.ndarray, *, ndim: int) -> np.ndarray:

@@ -92,13 +92,16 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
     Args:
         net: a :class:`SlickNet` in eval mode (batch norms folded or not).
         x: ``[n, layers, h, w]``; ``h`` and ``w`` multiples of ``net.size_multiple``.
-        out: where the probabilities go (may be a view of a NumPy array).
+        out: where the probabilities go (may be a view of a NumPy array); a uint8 ``out``
+            receives the codes ``round(255 * p)`` instead.
 
     Returns:
         ``out``.
     """
+    codes = out.dtype == torch.uint8
     if net.use_refine or len(net.up) == 0:  # refinement reads every row; one level: no gain
-        out[:] = torch.softmax(net(x), dim=1)
+        probs = torch.softmax(net(x), dim=1)
+        out[:] = probs.mul_(255.0).round_() if codes else probs
         return out
     stem = net.config.stem
     level = net.unfold(net.contrast(x)).contiguous(memory_format=CHANNELS_LAST)
@@ -132,7 +135,10 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
             for start, stop, r0, r1 in _strips(height, _rows_per_strip(2 * width_out, width, n)):
                 features = merged(r0, r1)[:, :, start - r0 : stop - r0]
                 logits = net.fold(net.head(features))
-                out[:, :, start * stem : stop * stem] = torch.softmax(logits, dim=1)
+                probs = torch.softmax(logits, dim=1)
+                if codes:
+                    probs = probs.mul_(255.0).round_()  # exact integers: the cast keeps them
+                out[:, :, start * stem : stop * stem] = probs
         else:
             level = _level_in_strips(
                 height, _empty_like_level(skip, width_out), merged, 2 * width_out

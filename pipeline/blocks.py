@@ -98,13 +98,16 @@ def _load(rasters: SceneRasters, block: Block) -> np.ndarray:
     return rasters.read(*block.window)
 
 
-def _prepare(raw: np.ndarray, block: Block, **kwargs: Any) -> np.ndarray:
+def _prepare(raw: np.ndarray, block: Block, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     origin = (block.window[0].start, block.window[1].start)
     return prepare_block(raw, origin=origin, **kwargs)
 
 
-def _infer(prepared: np.ndarray, block: Block, *, spec: InferSpec) -> tuple[np.ndarray, ...]:
-    return infer_window(prepared, spec=spec, halo=block.halo, ring=1)
+def _infer(
+    prepared: tuple[np.ndarray, np.ndarray], block: Block, *, spec: InferSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    layers, context = prepared
+    return infer_window(layers, context, spec=spec, halo=block.halo, ring=1)
 
 
 def _vectorize(inferred: tuple[np.ndarray, np.ndarray], block: Block, **kwargs: Any) -> Any:

@@ -92,7 +92,8 @@ class InferSpec:
 
 
 def infer_window(
-    prepared: np.ndarray,
+    layers: np.ndarray,
+    context: np.ndarray,
     *,
     spec: InferSpec,
     halo: tuple[int, int, int, int],
@@ -101,8 +102,7 @@ def infer_window(
     """The probability and context codes of one block, from its prepared, haloed window.
 
     Args:
-        prepared: :func:`pipeline.prepare.prepare_block` of the haloed window: the layers, then
-            the context codes.
+        layers, context: :func:`pipeline.prepare.prepare_block` of the haloed window.
         spec: model and halo.
         halo: pixels of halo on the window's ``(top, bottom, left, right)`` sides (0 at the
             scene's edges).
@@ -115,11 +115,11 @@ def infer_window(
     """
     from model.predictor import get_predictor
 
-    x = prepared[:-1]
+    x = layers
     top, bottom, left, right = (h - ring if h else 0 for h in halo)
     rows = slice(top, x.shape[1] - bottom)
     cols = slice(left, x.shape[2] - right)
-    context = prepared[-1, rows, cols].astype(np.uint8)
+    context = context[rows, cols].copy()
     height, width = context.shape
     if not np.isfinite(x).all(axis=0).any():  # nothing but land and nodata: background
         out = np.zeros((spec.n_classes, height, width), dtype=np.uint8)
@@ -133,11 +133,9 @@ def infer_window(
     global _input_pixels
     if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
         _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
-    probs = predictor.predict_image(x, tile_size=round_up(tile, m))
-    inner = probs[:, rows, cols]
-    np.rint(np.multiply(inner, 255.0, out=inner), out=inner)  # in place: no block-sized copies
-    out = inner.astype(np.uint8)
-    del probs, inner
+    codes = predictor.predict_image(x, tile_size=round_up(tile, m), codes=True)
+    out = np.ascontiguousarray(codes[:, rows, cols])
+    del codes
     _release_free_memory()
     return out, context
 

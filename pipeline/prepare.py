@@ -45,9 +45,9 @@ def prepare_block(
     card: Any,
     grid: Grid,
     land_buffer_m: float,
-) -> np.ndarray:
-    """One window's layers and context: ``[len(card.layers) + 1, h, w]`` float32, the layers
-    first (NaN on land and nodata), then the context codes.
+) -> tuple[np.ndarray, np.ndarray]:
+    """One window's layers, float32 ``[len(card.layers), h, w]`` (NaN on land and nodata), and
+    its context codes, uint8 ``[h, w]``.
 
     Args:
         raw: ``(band, h, w)`` the window of :func:`pipeline.load.load_scene`'s array.
@@ -57,13 +57,11 @@ def prepare_block(
 
     r0, c0 = origin
     sigma0 = {pol: scene.asset(pol).sigma0(raw[i]) for i, pol in enumerate(polarizations)}
-    n_layers = len(card.layers)
-    out = np.empty((n_layers + 1, *raw.shape[1:]), dtype=np.float32)
-    layers, context = out[:n_layers], out[n_layers]
     with np.errstate(invalid="ignore", divide="ignore"):
-        layers[:] = prepare_layers(sigma0.get("VV"), sigma0.get("VH"), card)
+        layers = np.asarray(prepare_layers(sigma0.get("VV"), sigma0.get("VH"), card), np.float32)
+    del sigma0
     valid = np.isfinite(layers).all(axis=0)
-    context.fill(NODATA)
+    context = np.full(raw.shape[1:], NODATA, dtype=np.uint8)
     np.copyto(context, OCEAN, where=valid)  # copyto(where=): no index arrays, unlike a[mask] = v
     if valid.any():
         land = land_mask(
@@ -74,12 +72,14 @@ def prepare_block(
         )
         np.copyto(context, LAND, where=land & valid)
         np.copyto(layers, np.nan, where=land)
-    return out
+    return layers, context
 
 
 def _prepare_block(raw: np.ndarray, *, block_info: dict | None = None, **kwargs: Any) -> np.ndarray:
+    """:func:`prepare_block` as one array for ``map_blocks``: the layers, then the context."""
     (_, _), (r0, _), (c0, _) = block_info[0]["array-location"]
-    return prepare_block(raw, origin=(r0, c0), **kwargs)
+    layers, context = prepare_block(raw, origin=(r0, c0), **kwargs)
+    return np.concatenate([layers, context[None].astype(np.float32)])
 
 
 def prepare(

@@ -137,3 +137,24 @@ def test_foreign_torchscript_model_through_its_card(tmp_path: Path) -> None:
     assert probs.shape == (4, 70, 90)
     assert probs[0, 32, 45] < 0.01 and probs[0, 5, 5] == pytest.approx(0.5)
     assert probs[3, 32, 45] == pytest.approx(0.5 * (1 - probs[0, 32, 45]), rel=1e-5)
+
+
+def test_codes_are_the_rounded_probabilities(small_model: ModelCard) -> None:
+    """``codes=True`` (what the pipeline keeps) gives round(255 p) of the float output exactly,
+    for the strip-wise network, a TorchScript one, and blended tiles; nodata is code 255 for
+    background."""
+    x = _image((150, 170), seed=4)
+    x[:, :20, :30] = np.nan
+    eager = get_predictor(small_model.location)
+    scripted = Predictor(
+        small_model, torch.jit.load(str(small_model.location / "small.torchscript.pt"))
+    )
+    for predictor in (eager, scripted):
+        probs = predictor.predict(x[None])
+        codes = predictor.predict(x[None], codes=True)
+        assert codes.dtype == np.uint8
+        np.testing.assert_array_equal(codes, np.rint(probs * np.float32(255)).astype(np.uint8))
+        assert (codes[0, 0, :20, :30] == 255).all() and (codes[0, 1:, :20, :30] == 0).all()
+    tiled = eager.predict_image(x, tile_size=96, codes=True)
+    expected = np.rint(eager.predict_image(x, tile_size=96) * np.float32(255)).astype(np.uint8)
+    np.testing.assert_array_equal(tiled, expected)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dask
-import dask.array as da
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -151,18 +150,6 @@ def _release_free_memory() -> None:
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def with_halo(array: da.Array, depth: int) -> da.Array:
-    """Each block with ``depth`` pixels of its neighbours on the last two axes (none beyond the
-    array's edge); a single block is returned as it is (it has no neighbours, and
-    ``dask.array.overlap`` would still add idle slicing and concatenating tasks)."""
-    if len(array.chunks[-2]) == len(array.chunks[-1]) == 1:
-        return array
-    axes = {array.ndim - 2: depth, array.ndim - 1: depth}
-    return da.overlap.overlap(
-        array, depth={0: 0, **axes} if array.ndim == 3 else axes, boundary="none"
-    )
 
 
 @contextlib.contextmanager

@@ -27,7 +27,6 @@ from rasterio.errors import NotGeoreferencedWarning
 from scipy import ndimage
 
 from pipeline.grid import Grid, shelf_pack
-from pipeline.infer import with_halo
 from pipeline.prepare import LAND, NODATA, OCEAN
 
 # When threads vectorize at once, GDAL's error state leaks between them and rasterio now and then
@@ -255,10 +254,24 @@ def _pieces(
     ]
 
 
+def with_halo(array: da.Array, depth: int) -> da.Array:
+    """Each block with ``depth`` pixels of its neighbours on the last two axes (none beyond the
+    array's edge); a single block is returned as it is (it has no neighbours, and
+    ``dask.array.overlap`` would still add idle slicing and concatenating tasks)."""
+    if len(array.chunks[-2]) == len(array.chunks[-1]) == 1:
+        return array
+    axes = {array.ndim - 2: depth, array.ndim - 1: depth}
+    return da.overlap.overlap(
+        array, depth={0: 0, **axes} if array.ndim == 3 else axes, boundary="none"
+    )
+
+
 def vectorize_blocks(
     probs: da.Array, context: da.Array, *, grid: Grid, thresholds: Thresholds
 ) -> list[Delayed]:
-    """One delayed :class:`BlockResult` per block of ``probs``, row by row.
+    """One delayed :class:`BlockResult` per block of ``probs``, row by row: for probability
+    codes already held as a chunked array (the scene pipeline vectorizes each block in its own
+    chain instead, :mod:`pipeline.blocks`).
 
     Args:
         probs: ``[classes, y, x]`` uint8 probability codes on ``grid``.

@@ -56,14 +56,11 @@ def _rows_per_strip(channels: int, width: int, batch: int) -> int:
 
 
 def _level_in_strips(
-    height: int,
-    out: torch.Tensor,
-    compute: Callable[[int, int], torch.Tensor],
-    widest: int,
+    out: torch.Tensor, compute: Callable[[int, int], torch.Tensor], widest: int
 ) -> torch.Tensor:
-    """Fill ``out`` ``[n, c, height, w]`` strip by strip; ``compute(read_start, read_stop)``
-    returns the level's output over those rows."""
-    n, _, _, width = out.shape
+    """Fill ``out`` ``[n, c, h, w]`` strip by strip; ``compute(read_start, read_stop)`` returns
+    the level's output over those rows, ``widest`` channels at most in between."""
+    n, _, height, width = out.shape
     for start, stop, r0, r1 in _strips(height, _rows_per_strip(widest, width, n)):
         out[:, :, start:stop] = compute(r0, r1)[:, :, start - r0 : stop - r0]
     return out
@@ -108,14 +105,11 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
     skips: list[torch.Tensor] = []
     n_levels = len(net.down)
     for i, block in enumerate(net.down):
-        n, _, height, width = level.shape
         width_out = net.config.widths[i]
         result = _empty_like_level(level, width_out)
-        source = level
         _level_in_strips(
-            height, result, lambda r0, r1, b=block, s=source: _run(b, s[:, :, r0:r1]), width_out
+            result, lambda r0, r1, b=block, s=level: _run(b, s[:, :, r0:r1]), width_out
         )
-        del source
         if i < n_levels - 1:
             skips.append(result)
             level = F.max_pool2d(result, 2)
@@ -124,14 +118,12 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
     for j, (up, merge) in enumerate(zip(net.up, net.merge, strict=True)):
         skip = skips.pop()
         n, width_out, height, width = skip.shape
-        lower = level
-        last = j == len(net.up) - 1
 
-        def merged(r0: int, r1: int, up=up, merge=merge, skip=skip, lower=lower) -> torch.Tensor:
+        def merged(r0: int, r1: int, up=up, merge=merge, skip=skip, lower=level) -> torch.Tensor:
             upsampled = up(lower[:, :, r0 // 2 : r1 // 2])
             return _run(merge, torch.cat([skip[:, :, r0:r1], upsampled], dim=1))
 
-        if last:  # the finest level: head, unfold to full resolution, softmax, into ``out``
+        if j == len(net.up) - 1:  # the finest level: head, unfold, softmax, into ``out``
             for start, stop, r0, r1 in _strips(height, _rows_per_strip(2 * width_out, width, n)):
                 features = merged(r0, r1)[:, :, start - r0 : stop - r0]
                 logits = net.fold(net.head(features))
@@ -140,8 +132,5 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
                     probs = probs.mul_(255.0).round_()  # exact integers: the cast keeps them
                 out[:, :, start * stem : stop * stem] = probs
         else:
-            level = _level_in_strips(
-                height, _empty_like_level(skip, width_out), merged, 2 * width_out
-            )
-        del skip, lower
+            level = _level_in_strips(_empty_like_level(skip, width_out), merged, 2 * width_out)
     return out

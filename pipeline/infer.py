@@ -114,13 +114,12 @@ def infer_window(
     """
     from model.predictor import get_predictor
 
-    x = layers
     top, bottom, left, right = (h - ring if h else 0 for h in halo)
-    rows = slice(top, x.shape[1] - bottom)
-    cols = slice(left, x.shape[2] - right)
+    rows = slice(top, layers.shape[1] - bottom)
+    cols = slice(left, layers.shape[2] - right)
     context = context[rows, cols].copy()
     height, width = context.shape
-    if not np.isfinite(x).all(axis=0).any():  # nothing but land and nodata: background
+    if not np.isfinite(layers).all(axis=0).any():  # nothing but land and nodata: background
         out = np.zeros((spec.n_classes, height, width), dtype=np.uint8)
         out[0] = 255
         return out, context
@@ -128,11 +127,11 @@ def infer_window(
     m = predictor.card.size_multiple
     # default: the whole haloed block in one tile (at least the card's tile, which the predictor
     # accepts however small the block: a tile must exceed the predictor's own overlap)
-    tile = spec.tile_size or max(round_up(max(x.shape[1:]), m), predictor.card.tile_size)
+    tile = spec.tile_size or max(round_up(max(layers.shape[1:]), m), predictor.card.tile_size)
     global _input_pixels
-    if tile >= max(x.shape[1:]):  # one tile: the network sees the block, padded to the grid
-        _input_pixels += round_up(x.shape[1], m) * round_up(x.shape[2], m)
-    codes = predictor.predict_image(x, tile_size=round_up(tile, m), codes=True)
+    if tile >= max(layers.shape[1:]):  # one tile: the network sees the block, padded to the grid
+        _input_pixels += round_up(layers.shape[1], m) * round_up(layers.shape[2], m)
+    codes = predictor.predict_image(layers, tile_size=round_up(tile, m), codes=True)
     out = np.ascontiguousarray(codes[:, rows, cols])
     del codes
     _release_free_memory()

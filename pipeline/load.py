@@ -334,8 +334,7 @@ def scene_rasters(
     Raises:
         RasterReadError: an asset is missing, unreadable or not georeferenced.
     """
-    assets = [scene.asset(p) for p in polarizations]
-    located = [(a, *check_asset(a, scene_id=scene.scene_id)) for a in assets]
+    located = _located(scene, polarizations)
     if scene.georeferencing != "affine":
         return SceneRasters(tuple(_gcp_rasters(located, grid=grid, scene_id=scene.scene_id)))
     bands = []
@@ -380,6 +379,16 @@ def _fill_projected(scene: Scene, asset: Asset) -> Asset:
         return replace(asset, transform=ds.transform, shape=(ds.height, ds.width))
 
 
+def _located(
+    scene: Scene, polarizations: tuple[str, ...]
+) -> list[tuple[Asset, list[GroundControlPoint], Any]]:
+    """Each polarization's asset with its GCPs and their CRS, checked (:func:`check_asset`)."""
+    return [
+        (asset, *check_asset(asset, scene_id=scene.scene_id))
+        for asset in (scene.asset(p) for p in polarizations)
+    ]
+
+
 def load_scene(
     scene: Scene,
     *,
@@ -403,8 +412,7 @@ def load_scene(
     Raises:
         RasterReadError: an asset is missing, unreadable or not georeferenced.
     """
-    assets = [scene.asset(p) for p in polarizations]
-    located = [(a, *check_asset(a, scene_id=scene.scene_id)) for a in assets]
+    located = _located(scene, polarizations)
     if scene.georeferencing == "affine":
         array = _load_projected(scene, [a for a, _, _ in located], grid=grid, chunks=chunks)
     else:

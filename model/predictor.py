@@ -216,8 +216,8 @@ class Predictor:
         self._run = torch.compile(module, dynamic=False) if compiled else module
         self.compiled = compiled
         """Whether the network runs through ``torch.compile``."""
-        # a SlickNet of our own runs level by level in row strips (model.strips): the same
-        # probabilities for about a third of the memory; compiled graphs and TorchScript models
+        # a SlickNet of our own runs as a wavefront of row strips (model.strips): the same
+        # probabilities for a fifth of the memory; compiled graphs and TorchScript models
         # from elsewhere run their own forward
         self._in_strips = isinstance(module, SlickNet) and not compiled and card.outputs == "logits"
         if self._in_strips:  # weights in the maps' memory format (model.strips.CHANNELS_LAST)

@@ -1,21 +1,25 @@
-"""The network's forward pass in row strips: the same output, a fraction of the memory.
+"""The network's forward pass as a wavefront of row strips: the same output, a few strips of memory.
 
 A plain forward over a 2144² block (the pipeline's 2048² block with its halo) keeps several
 full-resolution feature maps alive at once: the concatenation of a skip with the upsampled
 features, the two convolutions after it, the logits and their softmax, each 35-75 MB for the
-shipped network, about 550 MB at the peak. Here every level's double convolution runs over
-strips of rows and writes into one preallocated map per level, so a level holds its output (and
-the skip it keeps for the decoder) and never more than one strip of the wider maps in between;
-the softmax goes strip by strip into the caller's array: about 280 MB at the peak. The maps are
-channels-last, where a strip of rows is one piece of memory and oneDNN's convolutions run faster:
-~0.9 s instead of ~2.3 s for that block on one thread, with the workers' malloc settings
+shipped network, about 550 MB at the peak. Here no level is ever held whole. Every feature map
+of the U-Net (each encoder level, its pooled copy, each decoder level) is a window of rows
+(:class:`_Rows`) computed on demand, top to bottom: the output is asked for strip by strip, each
+strip asks the decoder for the rows it needs, the decoder asks the encoder, and so on down. A
+map lets its rows go once every map that reads it has moved past them, so each holds a strip plus
+the few rows of context its readers look back at: about 100 MB at the peak on that block, and
+as little as that on any block size (the rows are as wide as the block, the windows as tall as a
+strip). The maps are channels-last, where a strip of rows is one piece of memory and oneDNN's
+convolutions run faster: ~1 s for that block on one thread, with the workers' malloc settings
 (:data:`pipeline.cluster.WORKER_ENVIRON`).
 
-Exact, not approximate: each strip reads :data:`CONTEXT` more rows on either side than it
-writes (two 3 x 3 convolutions in a row each widen the dependence by one row), and those rows
-are discarded; strips start on even rows so a transposed convolution's output rows map onto
-whole rows of its input. The result equals :meth:`model.network.SlickNet.forward` up to the
-rounding of a differently blocked convolution (tests/model/test_network.py checks it).
+Exact, not approximate: a double convolution's rows are computed from :data:`CONTEXT` more input
+rows on either side than it writes (two 3 x 3 convolutions in a row each widen the dependence by
+one row), and those rows are discarded; decoder rows are computed in even-aligned runs, so a
+transposed convolution's output rows map onto whole rows of its input. The result equals
+:meth:`model.network.SlickNet.forward` up to the rounding of a differently blocked convolution
+(tests/model/test_network.py checks it).
 
 Only :class:`model.network.SlickNet` runs this way (its structure is known); a TorchScript model
 from elsewhere runs its own forward.
@@ -23,7 +27,7 @@ from elsewhere runs its own forward.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
@@ -37,17 +41,15 @@ CHANNELS_LAST = torch.channels_last
 """Memory format of the maps: each row's pixels hold their channels together, so a strip of rows
 is one contiguous piece of memory, and oneDNN's CPU convolutions run about 1.5x faster on it."""
 
-STRIP_BYTES = 8 * 1024**2
-"""Rough size of the widest map of one strip; strips are cut to about this many bytes (smaller
-strips hold less memory; each costs ``2 * CONTEXT`` rows of repeated work)."""
+STRIP_BYTES = 4 * 1024**2
+"""Rough size of the widest map of one output strip (the finest level's concatenation); deeper
+levels advance by proportionally fewer rows. Smaller strips hold less memory; each costs
+``2 * CONTEXT`` rows of repeated work per level. On a 2144² block with the shipped network, one
+thread: 2 MB strips hold ~70 MB at the peak but run ~25 % slower; 4 MB ~95 MB, 8 MB ~130 MB,
+16 MB ~210 MB, all within a few % of each other in time."""
 
-
-def _strips(height: int, rows: int) -> Iterator[tuple[int, int, int, int]]:
-    """``(start, stop, read_start, read_stop)`` of strips of ``rows`` (even) rows covering
-    ``height``, each read with :data:`CONTEXT` rows more on either side (clipped at the edges)."""
-    for start in range(0, height, rows):
-        stop = min(start + rows, height)
-        yield start, stop, max(start - CONTEXT, 0), min(stop + CONTEXT, height)
+Compute = Callable[[int, int], torch.Tensor]
+"""``compute(start, stop)``: a map's rows ``[start, stop)``."""
 
 
 def _rows_per_strip(channels: int, width: int, batch: int) -> int:
@@ -55,32 +57,68 @@ def _rows_per_strip(channels: int, width: int, batch: int) -> int:
     return max(8, rows - rows % 2)
 
 
-def _level_in_strips(
-    out: torch.Tensor, compute: Callable[[int, int], torch.Tensor], widest: int
-) -> torch.Tensor:
-    """Fill ``out`` ``[n, c, h, w]`` strip by strip; ``compute(read_start, read_stop)`` returns
-    the level's output over those rows, ``widest`` channels at most in between."""
-    n, _, height, width = out.shape
-    for start, stop, r0, r1 in _strips(height, _rows_per_strip(widest, width, n)):
-        out[:, :, start:stop] = compute(r0, r1)[:, :, start - r0 : stop - r0]
-    return out
-
-
-def _empty_like_level(level: torch.Tensor, channels: int) -> torch.Tensor:
-    n, _, height, width = level.shape
-    return torch.empty(
-        (n, channels, height, width),
-        dtype=level.dtype,
-        device=level.device,
-        memory_format=CHANNELS_LAST,
-    )
-
-
 def _run(block: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """A double convolution's layers one by one, so no layer's input outlives the next layer."""
     for layer in block:
         x = layer(x)
     return x
+
+
+class _Rows:
+    """A feature map ``[n, c, height, w]`` held as a window of rows: computed on demand from top
+    to bottom, at least ``step`` rows at a time, and let go once none of its ``readers`` needs
+    them any more (each reader asks for rows that never start above its previous request)."""
+
+    def __init__(self, height: int, compute: Compute, *, step: int, readers: int = 1) -> None:
+        self.height = height
+        self.compute = compute
+        self.step = step
+        self.window: torch.Tensor | None = None
+        self.low = 0
+        """First row held."""
+        self.high = 0
+        """One past the last row computed."""
+        self.starts = [0] * readers
+
+    def rows(self, start: int, stop: int, reader: int = 0) -> torch.Tensor:
+        """Rows ``[start, stop)`` (clipped to the map); rows above ``start`` are no longer
+        needed by ``reader``."""
+        start, stop = max(start, 0), min(stop, self.height)
+        if stop > self.high:
+            end = min(max(stop, self.high + self.step), self.height)
+            end = min(end + end % 2, self.height)  # even: decoders pair their rows
+            new = self.compute(self.high, end)
+            self.window = new if self.window is None else torch.cat([self.window, new], dim=2)
+            self.high = end
+        self.starts[reader] = start
+        keep = min(self.starts)
+        if keep > self.low:  # a view now; the rows' memory goes at the next concatenation
+            self.window = self.window[:, :, keep - self.low :]
+            self.low = keep
+        return self.window[:, :, start - self.low : stop - self.low]
+
+
+def _convolved(source: _Rows, block: torch.nn.Module) -> Compute:
+    """Rows of a double convolution of ``source``'s rows."""
+
+    def compute(start: int, stop: int) -> torch.Tensor:
+        r0 = max(start - CONTEXT, 0)
+        return _run(block, source.rows(r0, stop + CONTEXT))[:, :, start - r0 : stop - r0]
+
+    return compute
+
+
+def _merged(skip: _Rows, lower: _Rows, up: torch.nn.Module, merge: torch.nn.Module) -> Compute:
+    """Rows of a decoder level: ``merge`` of the skip beside ``up`` of the level below (``start``
+    even, so upsampled rows ``[r0, r1)`` are ``up`` of rows ``[r0 / 2, r1 / 2)`` below)."""
+
+    def compute(start: int, stop: int) -> torch.Tensor:
+        r0, r1 = max(start - CONTEXT, 0), min(stop + CONTEXT, skip.height)
+        upsampled = up(lower.rows(r0 // 2, r1 // 2))
+        merged = _run(merge, torch.cat([skip.rows(r0, r1, reader=1), upsampled], dim=1))
+        return merged[:, :, start - r0 : stop - r0]
+
+    return compute
 
 
 def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -100,37 +138,52 @@ def predict_in_strips(net: SlickNet, x: torch.Tensor, out: torch.Tensor) -> torc
         probs = torch.softmax(net(x), dim=1)
         out[:] = probs.mul_(255.0).round_() if codes else probs
         return out
-    stem = net.config.stem
-    level = net.unfold(net.contrast(x)).contiguous(memory_format=CHANNELS_LAST)
-    skips: list[torch.Tensor] = []
-    n_levels = len(net.down)
-    for i, block in enumerate(net.down):
-        width_out = net.config.widths[i]
-        result = _empty_like_level(level, width_out)
-        _level_in_strips(
-            result, lambda r0, r1, b=block, s=level: _run(b, s[:, :, r0:r1]), width_out
+    stem, widths = net.config.stem, net.config.widths
+    n, _, height, width = x.shape
+    height, width = height // stem, width // stem
+    rows = _rows_per_strip(2 * widths[0], width, n)  # output strip, finest level's rows
+    if net.config.local_contrast_px > 0:  # its box filter reads far: computed whole, once
+        whole = net.unfold(net.contrast(x)).contiguous(memory_format=CHANNELS_LAST)
+        level = _Rows(height, lambda a, b: whole[:, :, a:b], step=height)
+    else:
+        level = _Rows(
+            height,
+            lambda a, b: net.unfold(x[:, :, a * stem : b * stem]).contiguous(
+                memory_format=CHANNELS_LAST
+            ),
+            step=0,
         )
-        if i < n_levels - 1:
-            skips.append(result)
-            level = F.max_pool2d(result, 2)
-        else:
-            level = result
+    skips: list[_Rows] = []
+    for i, block in enumerate(net.down):
+        bottom = i == len(net.down) - 1
+        encoded = _Rows(
+            level.height,
+            _convolved(level, block),
+            step=max(2, rows >> i),
+            readers=1 if bottom else 2,  # a skip is read by the next pooling and the decoder
+        )
+        if bottom:
+            level = encoded
+            break
+        skips.append(encoded)
+        level = _Rows(
+            encoded.height // 2,
+            lambda a, b, e=encoded: F.max_pool2d(e.rows(2 * a, 2 * b), 2),
+            step=0,
+        )
+    finest: Compute | None = None
     for j, (up, merge) in enumerate(zip(net.up, net.merge, strict=True)):
         skip = skips.pop()
-        n, width_out, height, width = skip.shape
-
-        def merged(r0: int, r1: int, up=up, merge=merge, skip=skip, lower=level) -> torch.Tensor:
-            upsampled = up(lower[:, :, r0 // 2 : r1 // 2])
-            return _run(merge, torch.cat([skip[:, :, r0:r1], upsampled], dim=1))
-
-        if j == len(net.up) - 1:  # the finest level: head, unfold, softmax, into ``out``
-            for start, stop, r0, r1 in _strips(height, _rows_per_strip(2 * width_out, width, n)):
-                features = merged(r0, r1)[:, :, start - r0 : stop - r0]
-                logits = net.fold(net.head(features))
-                probs = torch.softmax(logits, dim=1)
-                if codes:
-                    probs = probs.mul_(255.0).round_()  # exact integers: the cast keeps them
-                out[:, :, start * stem : stop * stem] = probs
+        if j == len(net.up) - 1:
+            finest = _merged(skip, level, up, merge)
         else:
-            level = _level_in_strips(_empty_like_level(skip, width_out), merged, 2 * width_out)
+            depth = len(skips)  # the level's depth below the finest
+            level = _Rows(skip.height, _merged(skip, level, up, merge), step=max(2, rows >> depth))
+    assert finest is not None
+    for start in range(0, height, rows):  # the finest level: head, unfold, softmax, into ``out``
+        stop = min(start + rows, height)
+        probs = torch.softmax(net.fold(net.head(finest(start, stop))), dim=1)
+        if codes:
+            probs = probs.mul_(255.0).round_()  # exact integers: the cast keeps them
+        out[:, :, start * stem : stop * stem] = probs
     return out

@@ -32,15 +32,16 @@ WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024**2), "MALLOC_ARENA_MAX
 glibc serves an allocation above its mmap threshold, or one from a thread's arena larger than
 that arena's 64 MB heaps, with a fresh ``mmap`` whose pages fault in (zeroed) on first touch and
 go back to the system on ``free``; Dask's ``MALLOC_TRIM_THRESHOLD_`` also freezes the threshold at
-128 kB. The network runs a block in row strips of at most ~8 MB (:mod:`model.strips`), and tasks
-run in worker threads: at 32 MiB and with one arena (the main heap, which has no size cap) the
-strips reuse the heap's memory instead of faulting in afresh, while the few maps of a whole block
-(37-74 MB on a 2048² block) and larger arrays get their own mappings and leave no holes in the
-heap when freed. Measured with ``benchmarks/scene.py --only memory`` on a 16384² scene: peak RSS
-per worker 1570 MB, 47.8 s (16 MiB: 1426 MB, 59.8 s, page faults on every map; 64 MiB: 1639 MB,
-46.0 s). After each block the inference task hands the heap's free pages back
-(``pipeline.infer._release_free_memory``). Operators starting ``dask worker`` themselves set these
-in the workers' environment (README)."""
+128 kB. The network runs a block as a wavefront of row strips of ~4 MB (:mod:`model.strips`),
+and tasks run in worker threads: at 32 MiB and with one arena (the main heap, which has no size
+cap) the strips reuse the heap's memory instead of faulting in afresh, while larger arrays get
+their own mappings and leave no holes in the heap when freed. Measured with
+``benchmarks/scene.py --only memory`` on a 16384² scene: peak RSS per worker 1570 MB, 47.8 s when
+blocks were haloed with overlap and the network held whole levels (16 MiB: 1426 MB, 59.8 s, page
+faults on every map; 64 MiB: 1639 MB, 46.0 s); now 675-679 MB, 49-52 s (16 MiB: 649-659 MB,
+55-58 s, the blocks' 18 MB arrays faulting in afresh). After each block the inference task hands
+the heap's free pages back (``pipeline.infer._release_free_memory``). Operators starting
+``dask worker`` themselves set these in the workers' environment (README)."""
 
 
 def local_cluster(

@@ -13,10 +13,12 @@ from model.export import export_model
 from model.network import NetworkConfig, SlickNet
 
 
-def small_net(seed: int = 0, *, stem: int = 1, widths: tuple[int, ...] = (4, 8, 8)) -> SlickNet:
+def small_net(
+    seed: int = 0, *, stem: int = 1, widths: tuple[int, ...] = (4, 8, 8), local_contrast_px: int = 2
+) -> SlickNet:
     """A small network with random weights and random BatchNorm statistics (eval mode)."""
     torch.manual_seed(seed)
-    net = SlickNet(NetworkConfig(widths=widths, stem=stem, local_contrast_px=2))
+    net = SlickNet(NetworkConfig(widths=widths, stem=stem, local_contrast_px=local_contrast_px))
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)

@@ -81,6 +81,7 @@ def test_folded_batch_norms_give_the_same_outputs(make_net) -> None:
     assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("local_contrast_px", [0, 2])
 @pytest.mark.parametrize(
     ("stem", "widths", "shape"),
     [
@@ -89,13 +90,16 @@ def test_folded_batch_norms_give_the_same_outputs(make_net) -> None:
         (2, (4, 6, 8, 8), (1, 1, 64, 48)),
     ],
 )
-def test_strips_give_the_plain_forward(stem, widths, shape, make_net, monkeypatch) -> None:
+def test_strips_give_the_plain_forward(
+    stem, widths, shape, local_contrast_px, make_net, monkeypatch
+) -> None:
     """The predictor's forward by row strips (small strips here, so every level has several,
-    the last one short) equals the plain forward's softmax, batch norms folded or not."""
+    the last one short) equals the plain forward's softmax, batch norms folded or not, with the
+    input read strip by strip (no local contrast, as shipped) or whole (local contrast)."""
     from model import strips
 
     monkeypatch.setattr(strips, "STRIP_BYTES", 4 * 4 * 24 * 10)
-    net = make_net(stem=stem, widths=widths)
+    net = make_net(stem=stem, widths=widths, local_contrast_px=local_contrast_px)
     n, _, height, width = shape
     assert strips._rows_per_strip(widths[0], width // stem, n) < height // stem  # several strips
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(7))
@@ -107,3 +111,33 @@ def test_strips_give_the_plain_forward(stem, widths, shape, make_net, monkeypatc
     assert got is out
     assert torch.allclose(got, expected, atol=1e-5)
     assert torch.allclose(folded, expected, atol=1e-4)
+
+
+def test_strips_hold_a_few_rows_of_each_level(make_net, monkeypatch) -> None:
+    """However tall the image, no feature map is ever held whole: each map's window of rows
+    stays within a strip and its readers' context, the same on an image four times as tall."""
+    from model import strips
+
+    monkeypatch.setattr(strips, "STRIP_BYTES", 4 * 2 * 4 * 32 * 4)  # strips of 8 rows
+    held: dict[int, int] = {}
+    rows = strips._Rows.rows
+
+    def recording(self, start, stop, reader=0):
+        got = rows(self, start, stop, reader)
+        held[id(self)] = max(held.get(id(self), 0), self.window.shape[2])
+        return got
+
+    monkeypatch.setattr(strips._Rows, "rows", recording)
+    net = make_net(stem=1, widths=(4, 8, 8), local_contrast_px=0)
+    peaks = []
+    for height in (128, 512):
+        held.clear()
+        x = torch.randn(1, 1, height, 32, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            got = strips.predict_in_strips(net, x, torch.empty(1, 4, height, 32))
+            assert torch.allclose(got, torch.softmax(net(x), dim=1), atol=1e-5)
+        # input, three encoder levels, two pooled, one decoder level below the finest
+        assert len(held) == 7
+        assert max(held.values()) <= 40
+        peaks.append(sorted(held.values()))
+    assert peaks[0] == peaks[1]

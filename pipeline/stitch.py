@@ -214,27 +214,37 @@ def group_slicks(
         out = kept.assign(parts=pd.Series(dtype="int64"))
         out["geometry"] = gpd.GeoSeries([], crs=regions.crs)
         return out.reset_index(drop=True)
-    pairs = gpd.sjoin(kept, kept[["geometry"]], predicate="dwithin", distance=distance_m)
-    n = len(kept)
-    graph = coo_matrix(
-        (
-            np.ones(len(pairs), dtype=np.int8),
-            (pairs.index.to_numpy(), pairs["index_right"].to_numpy()),
-        ),
-        shape=(n, n),
+    # geopandas' sjoin and dissolve do the same on top of these calls, with ~10 ms of fixed cost
+    # each per scene: a noticeable share of a small scene's end-to-end time
+    geometries = kept.geometry.to_numpy()
+    left, right = shapely.STRtree(geometries).query(
+        geometries, predicate="dwithin", distance=distance_m
     )
-    _, group = connected_components(graph, directed=False)
-    kept["group"] = group
-    kept["parts"] = 1
-    agg = _aggregations(stats)
-    agg["parts"] = "sum"
-    slicks = kept.dissolve(by="group", aggfunc=agg)
-    slicks["geometry"] = shapely.force_2d(
-        gpd.GeoSeries(slicks.geometry, crs=regions.crs).apply(_as_multipolygon)
+    n = len(kept)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    n_groups, group = connected_components(graph, directed=False)
+    order = np.argsort(group, kind="stable")
+    members = np.split(order, np.flatnonzero(np.diff(group[order])) + 1)
+    columns: dict[str, np.ndarray] = {}
+    for column, how in _aggregations(stats).items():
+        values = kept[column].to_numpy()
+        if how == "max":
+            total = np.full(n_groups, values.min(), dtype=values.dtype)
+            np.maximum.at(total, group, values)
+        else:
+            total = np.zeros(n_groups, dtype=values.dtype)
+            np.add.at(total, group, values)
+        columns[column] = total
+    columns["parts"] = np.bincount(group, minlength=n_groups).astype(np.int64)
+    merged = [_as_multipolygon(shapely.union_all(geometries[m])) for m in members]
+    slicks = gpd.GeoDataFrame(
+        {"geometry": shapely.force_2d(np.array(merged, dtype=object)), **columns},
+        geometry="geometry",
+        crs=regions.crs,
     )
     slicks = slicks[slicks["px"] >= min_area_px]
-    centroid = slicks.geometry.centroid
-    slicks = slicks.assign(_x=centroid.x.round(3), _y=centroid.y.round(3))
+    centroid = shapely.centroid(slicks.geometry.to_numpy())
+    slicks = slicks.assign(_x=shapely.get_x(centroid).round(3), _y=shapely.get_y(centroid).round(3))
     slicks = slicks.sort_values(["px", "_x", "_y"], ascending=[False, True, True])
     return slicks.drop(columns=["_x", "_y"]).reset_index(drop=True)
 

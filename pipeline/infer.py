@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dask
+import dask.array as da
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -112,17 +113,22 @@ def infer_window(
         ``(probs, context)``: uint8 ``[classes, h, w]`` codes ``round(255 * p)`` and uint8
         ``[h, w]`` context codes, over the block and its ring.
     """
-    from model.predictor import get_predictor
-
     top, bottom, left, right = (h - ring if h else 0 for h in halo)
     rows = slice(top, layers.shape[1] - bottom)
     cols = slice(left, layers.shape[2] - right)
-    context = context[rows, cols].copy()
-    height, width = context.shape
+    return _codes(layers, spec=spec, rows=rows, cols=cols), context[rows, cols].copy()
+
+
+def _codes(layers: np.ndarray, *, spec: InferSpec, rows: slice, cols: slice) -> np.ndarray:
+    """uint8 probability codes of a haloed window, cut to ``rows`` and ``cols``."""
+    from model.predictor import get_predictor
+
+    height = len(range(*rows.indices(layers.shape[1])))
+    width = len(range(*cols.indices(layers.shape[2])))
     if not np.isfinite(layers).all(axis=0).any():  # nothing but land and nodata: background
         out = np.zeros((spec.n_classes, height, width), dtype=np.uint8)
         out[0] = 255
-        return out, context
+        return out
     predictor = get_predictor(spec.model, device=spec.device)
     m = predictor.card.size_multiple
     # default: the whole haloed block in one tile (at least the card's tile, which the predictor
@@ -135,7 +141,69 @@ def infer_window(
     out = np.ascontiguousarray(codes[:, rows, cols])
     del codes
     _release_free_memory()
-    return out, context
+    return out
+
+
+def infer_overlap(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da.Array:
+    """Probability codes of prepared layers held as a chunked array, by ``dask.array.map_overlap``.
+
+    The array face of this step, for an analyst's lazy array (:func:`pipeline.prepare.prepare`
+    of :func:`pipeline.load.load_scene`): each block runs with ``spec.halo`` pixels of its
+    neighbours (none beyond the array's edge) and is cut back to its own pixels, so the codes do
+    not depend on the chunks. The scene pipeline reads each block's haloed window itself instead
+    (:mod:`pipeline.blocks`): with overlap a block waits for its eight neighbours, and the
+    workers hold rows of whole blocks meanwhile.
+
+    Args:
+        layers: float32 ``[layers, y, x]`` normalized layers, NaN on land and nodata, one chunk
+            along the first axis.
+        spec: model and halo.
+        gpu: annotate the tasks with ``resources={"GPU": 1}`` (compute under
+            :func:`no_fusion`).
+
+    Returns:
+        uint8 ``[classes, y, x]`` codes ``round(255 * p)``, chunked like ``layers``.
+
+    Raises:
+        GridError: a block that does not start on the network's pooling grid (the codes would
+            then depend on the chunks) or is smaller than the halo.
+    """
+    from model.card import ModelCard
+    from pipeline.errors import GridError
+
+    card = Path(spec.model)
+    multiple = ModelCard.load(card / "card.json" if card.is_dir() else card).size_multiple
+    for axis, chunks in (("y", layers.chunks[1]), ("x", layers.chunks[2])):
+        if any(c % multiple for c in chunks[:-1]) or (len(chunks) > 1 and min(chunks) < spec.halo):
+            raise GridError(
+                f"The {axis} chunks {chunks} do not fit the model: every block but the last must "
+                f"be a multiple of {multiple} px and each at least the halo of {spec.halo} px. "
+                f"Rechunk first, e.g. layers.rechunk({{1: 2048, 2: 2048}})."
+            )
+    ny, nx = len(layers.chunks[1]), len(layers.chunks[2])
+
+    def run(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info is None:  # dask's meta probe
+            return np.empty((0, 0, 0), dtype=np.uint8)
+        _, i, j = block_info[0]["chunk-location"]
+        top, left = (spec.halo if i > 0 else 0), (spec.halo if j > 0 else 0)
+        bottom = block.shape[1] - (spec.halo if i < ny - 1 else 0)
+        right = block.shape[2] - (spec.halo if j < nx - 1 else 0)
+        return _codes(block, spec=spec, rows=slice(top, bottom), cols=slice(left, right))
+
+    annotation = {"resources": {GPU_RESOURCE: 1}} if gpu else {}
+    with dask.annotate(**annotation):
+        return da.map_overlap(
+            run,
+            layers,
+            depth={0: 0, 1: spec.halo, 2: spec.halo},
+            boundary="none",
+            trim=False,
+            dtype=np.uint8,
+            chunks=((spec.n_classes,), *layers.chunks[1:]),
+            meta=np.empty((0, 0, 0), dtype=np.uint8),
+            name="infer-" + dask.base.tokenize(layers.name, spec),
+        )
 
 
 def _release_free_memory() -> None:

@@ -48,3 +48,40 @@ def test_no_annotation_without_gpu_workers(scene, shipped_model: Path) -> None:
     with no_fusion():
         annotations, _ = _annotations(plan.results)
     assert "resources" not in annotations
+
+
+def test_overlap_face_does_not_depend_on_the_chunks(scene, shipped_model: Path) -> None:
+    """An analyst's lazy array through ``infer_overlap`` (dask.array.map_overlap with the card's
+    halo): the same codes, bit for bit, on one block and on 3 x 3 blocks, and the same as the
+    scene pipeline's own window inference of the whole scene."""
+    import numpy as np
+
+    from model.card import ModelCard
+    from pipeline.errors import GridError
+    from pipeline.grid import scene_grid
+    from pipeline.infer import InferSpec, block_halo, infer_overlap, infer_window
+    from pipeline.load import load_scene
+    from pipeline.prepare import layer_polarizations, prepare
+
+    card = ModelCard.load(shipped_model)
+    grid = scene_grid(scene, resolution=80)
+    raw = load_scene(scene, grid=grid, polarizations=layer_polarizations(card.layers), chunks=4096)
+    layers, context = prepare(raw, scene=scene, card=card, grid=grid)
+    spec = InferSpec(model=str(shipped_model), halo=block_halo(card), n_classes=len(card.classes))
+    rows, cols = grid.shape
+    assert min(rows, cols) >= 3 * spec.halo
+    whole = infer_overlap(layers, spec=spec).compute(scheduler="sync")
+    with pytest.raises(GridError, match=r"multiple of 8 px"):
+        infer_overlap(layers.rechunk({1: 100, 2: 100}), spec=spec)  # off the pooling grid
+    blocks = layers.rechunk({1: 104, 2: 104})
+    assert blocks.numblocks == (1, 3, 3)
+    split = infer_overlap(blocks, spec=spec)
+    assert any(str(k[0]).startswith("overlap") for k in split.__dask_graph__())
+    split = split.compute(scheduler="sync")
+    assert whole.shape == (4, rows, cols) and whole.dtype == np.uint8
+    np.testing.assert_array_equal(split, whole)
+    alone, _ = infer_window(
+        layers.compute(), context.compute(), spec=spec, halo=(0, 0, 0, 0), ring=0
+    )
+    np.testing.assert_array_equal(alone, whole)
+    assert (255 - whole[0]).max() > 200  # the scene's slicks are there

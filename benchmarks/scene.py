@@ -19,7 +19,7 @@ Four measurements, each side by side in one run:
    scenes from 1k² to 16k² working pixels: the big ones are VRT mosaics of one simulated tile, so
    every pixel is real sea backscatter with slicks, without writing gigabytes.
 4. **scaling**: the same 4096² scene on one worker and on two (one thread each), on fresh
-   clusters and then in rounds on the same (warm) clusters (medians and minima).
+   clusters and then in alternating rounds on the same (warm) clusters (medians and minima).
 """
 
 from __future__ import annotations
@@ -237,18 +237,23 @@ def run_once(item: Path, *, workers: int, chunks: int, model: Path | None) -> di
 def scaling(
     item: Path, *, chunks: int, model: Path | None, repeats: int
 ) -> tuple[dict[int, float], dict[int, list[float]]]:
-    """Wall seconds of the scene on a fresh cluster of one worker (cold), then ``repeats`` times
-    more on it (warm); the same on a fresh cluster of two. One cluster at a time: an idle second
-    cluster's scheduler and workers would take CPU from the one timed."""
+    """Wall seconds of the scene on a fresh cluster of one worker (cold) and on a fresh cluster
+    of two, then ``repeats`` rounds of one run on each (warm), alternating: the speed of a shared
+    machine drifts by 10-20 % over a minute, and alternating puts both clusters in each spell
+    (measured one cluster after the other, the ratio moved 1.57-1.85 from run to run). The idle
+    cluster only exchanges heartbeats meanwhile."""
     cold: dict[int, float] = {}
     warm: dict[int, list[float]] = {1: [], 2: []}
-    for n in (1, 2):
-        cluster, client = _cluster(n)
-        try:
-            cold[n], _ = _timed(item, client=client, chunks=chunks, model=model)
-            for _ in range(repeats):
-                warm[n].append(_timed(item, client=client, chunks=chunks, model=model)[0])
-        finally:
+    clusters = {}
+    try:
+        for n in (1, 2):
+            clusters[n] = _cluster(n)
+            cold[n], _ = _timed(item, client=clusters[n][1], chunks=chunks, model=model)
+        for _ in range(repeats):
+            for n in (1, 2):
+                warm[n].append(_timed(item, client=clusters[n][1], chunks=chunks, model=model)[0])
+    finally:
+        for cluster, client in clusters.values():
             client.close()
             cluster.close()
     return cold, warm

@@ -100,6 +100,7 @@ def test_notebooks_execute(
     scene_id = json.loads(small["item"].read_text())["id"]
     assert scene_id in text and "slicks; seconds per step" in text
     assert "image/png" in kinds
+    assert "dtype=uint8, chunksize=(4, " in text and "P(oil) >= " in text  # the lazy face
 
     # 2. a backfill on a LocalCluster into the test database, with the dashboard link
     monkeypatch.setenv("SLICKWATCH_DATABASE_URL", database_url)

@@ -110,13 +110,25 @@ def _convolved(source: _Rows, block: torch.nn.Module) -> Compute:
 
 def _merged(skip: _Rows, lower: _Rows, up: torch.nn.Module, merge: torch.nn.Module) -> Compute:
     """Rows of a decoder level: ``merge`` of the skip beside ``up`` of the level below (``start``
-    even, so upsampled rows ``[r0, r1)`` are ``up`` of rows ``[r0 / 2, r1 / 2)`` below)."""
+    even, so upsampled rows ``[r0, r1)`` are ``up`` of rows ``[r0 / 2, r1 / 2)`` below).
+
+    The merge's first convolution reads the skip and the upsampled rows side by side; it runs as
+    two convolutions, one on each with its half of the weights, summed, instead of on their
+    concatenation: the same sum up to float rounding, without copying both into a new map (on
+    the finest level of a 2144² block, 16.4 instead of 27.5 ms per strip of 132 rows)."""
+    first, rest = merge[0], merge[1:]
+    half = first.in_channels // 2  # the skip's channels, then the upsampled ones
+    weights = (
+        first.weight[:, :half].contiguous(memory_format=CHANNELS_LAST),
+        first.weight[:, half:].contiguous(memory_format=CHANNELS_LAST),
+    )
 
     def compute(start: int, stop: int) -> torch.Tensor:
         r0, r1 = max(start - CONTEXT, 0), min(stop + CONTEXT, skip.height)
         upsampled = up(lower.rows(r0 // 2, r1 // 2))
-        merged = _run(merge, torch.cat([skip.rows(r0, r1, reader=1), upsampled], dim=1))
-        return merged[:, :, start - r0 : stop - r0]
+        merged = F.conv2d(skip.rows(r0, r1, reader=1), weights[0], first.bias, padding=1)
+        merged = merged.add_(F.conv2d(upsampled, weights[1], None, padding=1))
+        return _run(rest, merged)[:, :, start - r0 : stop - r0]
 
     return compute
 

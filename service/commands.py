@@ -73,7 +73,7 @@ def serve(
     except (SchemaError, ServiceError) as exc:
         raise _fail(exc) from exc
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    typer.echo(f"slickwatch at {base}/  (map: {base}/map, API: {base}/openapi?f=html)")
+    line = f"slickwatch at {base}/  (map: {base}/map, API: {base}/openapi?f=html)"
     if workers == 1:
         run(
             app,
@@ -82,8 +82,10 @@ def serve(
             log_level=log_level,
             http=http.value,
             loop=loop.value,
+            ready=lambda: typer.echo(line),  # once it listens: the links work when shown
         )
         return
+    typer.echo(line)
     # worker processes read their settings from the environment: pass the options on
     for name, value in (("HOST", host), ("PORT", port), ("PUBLIC_URL", public_url)):
         if value is not None:

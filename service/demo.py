@@ -314,11 +314,14 @@ def _serve(settings: Any, url: str) -> None:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
     base = public_url(settings).rstrip("/")
-    typer.echo(f"map:     {base}/map")
-    typer.echo(f"slicks:  {base}/collections/slicks/items")
-    typer.echo(f"API:     {base}/openapi?f=html")
-    typer.echo("serving until Ctrl-C")
-    serve(app, host=settings.host, port=settings.port)
+
+    def ready() -> None:  # printed once the server listens: the links work when shown
+        typer.echo(f"map:     {base}/map")
+        typer.echo(f"slicks:  {base}/collections/slicks/items")
+        typer.echo(f"API:     {base}/openapi?f=html")
+        typer.echo("serving until Ctrl-C")
+
+    serve(app, host=settings.host, port=settings.port, ready=ready)
 
 
 def register(app: typer.Typer) -> None:

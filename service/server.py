@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.config import STARTUP_FAILURE
 
 from service.errors import ConfigurationError
 
@@ -34,15 +36,35 @@ def serve(
     log_level: str = "info",
     http: str = "auto",
     loop: str = "auto",
+    ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM).
+    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM), as ``uvicorn.run`` does.
 
     ``http`` and ``loop`` are uvicorn's: ``auto`` takes httptools and uvloop when installed
-    (``uvicorn[standard]``), else h11 and asyncio.
+    (``uvicorn[standard]``), else h11 and asyncio. ``ready`` is called once the socket listens:
+    where the addresses are printed, so that whoever reads them can connect at once.
     """
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, proxy_headers=True, http=http, loop=loop
     )
+    server = _Server(config, ready=ready)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``ready`` once it listens."""
+
+    def __init__(self, config: uvicorn.Config, *, ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._ready is not None:
+            self._ready()
 
 
 class _TcpConfig(uvicorn.Config):

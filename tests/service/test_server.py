@@ -62,3 +62,35 @@ def test_serve_names_the_missing_package_of_a_chosen_parser(monkeypatch) -> None
     result = CliRunner().invoke(app, ["serve", "--http", "httptools"])
     assert result.exit_code == 1
     assert "pip install httptools" in result.output
+
+
+def test_ready_is_called_once_the_socket_listens() -> None:
+    """``slickwatch serve`` and ``slickwatch demo`` print their links from ``ready``: by then a
+    client that reads them connects at once (printed before uvicorn bound its socket, a quick
+    client was refused)."""
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from service.server import _Server
+
+    port = free_port()
+    connected: list[bool] = []
+    servers: list[_Server] = []
+
+    def ready() -> None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            connected.append(True)
+        except OSError:
+            connected.append(False)
+        servers[0].should_exit = True
+
+    config = uvicorn.Config(Starlette(), host="127.0.0.1", port=port, log_level="warning")
+    servers.append(_Server(config, ready=ready))
+    thread = threading.Thread(target=servers[0].run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert connected == [True]

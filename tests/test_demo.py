@@ -63,25 +63,32 @@ def _slickwatch(*args: str) -> list[str]:
 
 
 def _read_until(proc: subprocess.Popen, pattern: str, *, timeout: float) -> tuple[str, str]:
-    """Read the process's output until a line matches; returns (match group 1, output so far)."""
+    """Read the process's output until a line matches; returns (match group 1, output so far).
+
+    Reads the pipe's bytes as they come (``os.read``) rather than with ``readline``: a buffered
+    reader may take several lines in one read, and the selector would then wait for more bytes
+    while the line looked for already sits in the buffer (the server's links are the last lines
+    it prints)."""
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
-    seen = []
+    fd = proc.stdout.fileno()
+    text = ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        for line in text.split("\n")[:-1]:  # whole lines only: a URL may come in two reads
+            match = re.search(pattern, line)
+            if match:
+                return match.group(1), text
         if not selector.select(timeout=1.0):
             if proc.poll() is not None:
                 break
             continue
-        line = proc.stdout.readline()
-        if not line:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        seen.append(line)
-        match = re.search(pattern, line)
-        if match:
-            return match.group(1), "".join(seen)
+        text += chunk.decode(errors="replace")
     proc.kill()
-    pytest.fail(f"no line matching {pattern!r} within {timeout} s:\n{''.join(seen)[-4000:]}")
+    pytest.fail(f"no line matching {pattern!r} within {timeout} s:\n{text[-4000:]}")
 
 
 def test_demo_fills_postgis_and_serves_the_slicks(demo_env: dict[str, str], tmp_path: Path) -> None:

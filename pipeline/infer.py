@@ -113,20 +113,25 @@ def infer_window(
         ``(probs, context)``: uint8 ``[classes, h, w]`` codes ``round(255 * p)`` and uint8
         ``[h, w]`` context codes, over the block and its ring.
     """
-    top, bottom, left, right = (h - ring if h else 0 for h in halo)
-    rows = slice(top, layers.shape[1] - bottom)
-    cols = slice(left, layers.shape[2] - right)
+    rows, cols = _kept(layers.shape, halo, ring=ring)
     return _codes(layers, spec=spec, rows=rows, cols=cols), context[rows, cols].copy()
+
+
+def _kept(
+    shape: tuple[int, ...], halo: tuple[int, int, int, int], *, ring: int
+) -> tuple[slice, slice]:
+    """Rows and columns of a haloed window ``[..., h, w]`` kept after inference: the block and
+    ``ring`` pixels beyond it on each side that has a halo."""
+    top, bottom, left, right = (h - ring if h else 0 for h in halo)
+    return slice(top, shape[-2] - bottom), slice(left, shape[-1] - right)
 
 
 def _codes(layers: np.ndarray, *, spec: InferSpec, rows: slice, cols: slice) -> np.ndarray:
     """uint8 probability codes of a haloed window, cut to ``rows`` and ``cols``."""
     from model.predictor import get_predictor
 
-    height = len(range(*rows.indices(layers.shape[1])))
-    width = len(range(*cols.indices(layers.shape[2])))
     if not np.isfinite(layers).all(axis=0).any():  # nothing but land and nodata: background
-        out = np.zeros((spec.n_classes, height, width), dtype=np.uint8)
+        out = np.zeros((spec.n_classes, *layers[0, rows, cols].shape), dtype=np.uint8)
         out[0] = 255
         return out
     predictor = get_predictor(spec.model, device=spec.device)
@@ -171,8 +176,7 @@ def infer_overlap(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da
     from model.card import ModelCard
     from pipeline.errors import GridError
 
-    card = Path(spec.model)
-    multiple = ModelCard.load(card / "card.json" if card.is_dir() else card).size_multiple
+    multiple = ModelCard.load(spec.model).size_multiple
     for axis, chunks in (("y", layers.chunks[1]), ("x", layers.chunks[2])):
         if any(c % multiple for c in chunks[:-1]) or (len(chunks) > 1 and min(chunks) < spec.halo):
             raise GridError(
@@ -186,10 +190,9 @@ def infer_overlap(layers: da.Array, *, spec: InferSpec, gpu: bool = False) -> da
         if block_info is None:  # dask's meta probe
             return np.empty((0, 0, 0), dtype=np.uint8)
         _, i, j = block_info[0]["chunk-location"]
-        top, left = (spec.halo if i > 0 else 0), (spec.halo if j > 0 else 0)
-        bottom = block.shape[1] - (spec.halo if i < ny - 1 else 0)
-        right = block.shape[2] - (spec.halo if j < nx - 1 else 0)
-        return _codes(block, spec=spec, rows=slice(top, bottom), cols=slice(left, right))
+        halo = tuple(spec.halo * int(inner) for inner in (i > 0, i < ny - 1, j > 0, j < nx - 1))
+        rows, cols = _kept(block.shape, halo, ring=0)
+        return _codes(block, spec=spec, rows=rows, cols=cols)
 
     annotation = {"resources": {GPU_RESOURCE: 1}} if gpu else {}
     with dask.annotate(**annotation):

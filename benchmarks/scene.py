@@ -19,7 +19,9 @@ Four measurements, each side by side in one run:
    scenes from 1k² to 16k² working pixels: the big ones are VRT mosaics of one simulated tile, so
    every pixel is real sea backscatter with slicks, without writing gigabytes.
 4. **scaling**: the same 4096² scene on one worker and on two (one thread each), on fresh
-   clusters and then in alternating rounds on the same (warm) clusters (medians and minima).
+   clusters and then in alternating rounds on the same (warm) clusters (medians and minima); each
+   round also runs the model alone in one worker and in two at once, the ceiling this host sets
+   on the same ratio (two single-threaded processes slow each other on shared cores and memory).
 """
 
 from __future__ import annotations
@@ -236,14 +238,16 @@ def run_once(item: Path, *, workers: int, chunks: int, model: Path | None) -> di
 
 def scaling(
     item: Path, *, chunks: int, model: Path | None, repeats: int
-) -> tuple[dict[int, float], dict[int, list[float]]]:
+) -> tuple[dict[int, float], dict[int, list[float]], list[float]]:
     """Wall seconds of the scene on a fresh cluster of one worker (cold) and on a fresh cluster
     of two, then ``repeats`` rounds of one run on each (warm), alternating: the speed of a shared
     machine drifts by 10-20 % over a minute, and alternating puts both clusters in each spell
     (measured one cluster after the other, the ratio moved 1.57-1.85 from run to run). The idle
-    cluster only exchanges heartbeats meanwhile."""
+    cluster only exchanges heartbeats meanwhile. Each round ends with :func:`_model_scaling`,
+    the host's own ceiling for the same ratio."""
     cold: dict[int, float] = {}
     warm: dict[int, list[float]] = {1: [], 2: []}
+    ceiling: list[float] = []
     clusters = {}
     try:
         for n in (1, 2):
@@ -252,11 +256,31 @@ def scaling(
         for _ in range(repeats):
             for n in (1, 2):
                 warm[n].append(_timed(item, client=clusters[n][1], chunks=chunks, model=model)[0])
+            ceiling.append(_model_scaling(item, clusters, chunks=chunks, model=model))
     finally:
         for cluster, client in clusters.values():
             client.close()
             cluster.close()
-    return cold, warm
+    return cold, warm, ceiling
+
+
+def _model_scaling(item: Path, clusters: dict, *, chunks: int, model: Path | None) -> float:
+    """What this host allows two single-threaded workers: the model alone on the scene's blocks
+    in the one worker, then in both workers of the other cluster at once (each on all the blocks,
+    timed over the same spell); throughput of two ÷ throughput of one. Nothing of the pipeline but
+    the network runs, so the shortfall from 2 is the workers slowing each other (shared cores,
+    caches and memory bandwidth), which no scheduling of the pipeline can win back."""
+    kwargs = {"chunks": chunks, "model": model, "pure": False}
+    one_client = clusters[1][1]
+    alone = one_client.submit(_model_only, item, start_at=time.time() + 2.0, **kwargs).result()
+    two_client = clusters[2][1]
+    start_at = time.time() + 3.0
+    both = [
+        two_client.submit(_model_only, item, start_at=start_at, workers=[w], **kwargs)
+        for w in two_client.scheduler_info()["workers"]
+    ]
+    side_by_side = two_client.gather(both)
+    return 2 * alone / max(side_by_side)
 
 
 def overhead(item: Path, *, chunks: int, model: Path | None, repeats: int) -> dict[str, object]:
@@ -294,7 +318,12 @@ def overhead(item: Path, *, chunks: int, model: Path | None, repeats: int) -> di
     }
 
 
-def _model_only(item: Path, *, chunks: int, model: Path | None) -> float:
+def _model_only(
+    item: Path, *, chunks: int, model: Path | None, start_at: float | None = None
+) -> float:
+    """Seconds the model alone takes on the scene's prepared blocks, in this process (one
+    thread). ``start_at`` (``time.time()``): wait until then once the blocks are ready, so that
+    runs in several workers of one host time the same spell side by side."""
     import dask
     import torch
 
@@ -321,6 +350,8 @@ def _model_only(item: Path, *, chunks: int, model: Path | None) -> float:
     # warm up on a whole block, as a backfill's workers are after their first scene (the heap has
     # grown to the feature maps' size)
     predictor.predict_image(blocks[0], tile_size=max(max(blocks[0].shape[1:]), card.tile_size))
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     t0 = time.perf_counter()
     for block in blocks:
         if np.isfinite(block).all(axis=0).any():
@@ -437,7 +468,7 @@ def main() -> None:
             f"{args.chunks // 2}, {args.repeats} warm rounds =="
         )
         scaled = mosaic(tile, work / f"mosaic-{args.scaling_size}", size=args.scaling_size)
-        cold, warm = scaling(
+        cold, warm, ceiling = scaling(
             scaled, chunks=args.chunks // 2, model=args.model, repeats=args.repeats
         )
         print(
@@ -451,6 +482,10 @@ def main() -> None:
             f"{np.median(one) / np.median(two):.2f}, of minima {one.min() / two.min():.2f} "
             "(target >= 1.6); per round "
             + " ".join(f"{a / b:.2f}" for a, b in zip(one, two, strict=True))
+        )
+        print(
+            f"the model alone, two workers at once against one (what this host allows): median "
+            f"{np.median(ceiling):.2f}; per round " + " ".join(f"{c:.2f}" for c in ceiling)
         )
     print(f"\nclient peak RSS {_peak_rss_mb():.0f} MB; scenes in {work}")
 

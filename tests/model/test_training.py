@@ -38,7 +38,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainConfig, Mode
         recipe=TINY,
         batch_size=4,
         crop=48,
-        max_steps=96,
+        max_steps=192,
         lr=1e-2,
         workers=1,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dask.base import collections_to_expr
 
@@ -52,9 +53,10 @@ def test_no_annotation_without_gpu_workers(scene, shipped_model: Path) -> None:
 
 def test_overlap_face_does_not_depend_on_the_chunks(scene, shipped_model: Path) -> None:
     """An analyst's lazy array through ``infer_overlap`` (dask.array.map_overlap with the card's
-    halo): the same codes, bit for bit, on one block and on 3 x 3 blocks, and the same as the
-    scene pipeline's own window inference of the whole scene."""
-    import numpy as np
+    halo): the same codes on one block and on 3 x 3 blocks, and the same as the scene
+    pipeline's own window inference of the whole scene, up to rounding: the network sums in
+    another order on tiles of other shapes, so a probability within ~1e-7 of a code's rounding
+    boundary may land on its other side (1 of 360,000 codes with the shipped weights)."""
 
     from model.card import ModelCard
     from pipeline.errors import GridError
@@ -79,9 +81,18 @@ def test_overlap_face_does_not_depend_on_the_chunks(scene, shipped_model: Path) 
     assert any(str(k[0]).startswith("overlap") for k in split.__dask_graph__())
     split = split.compute(scheduler="sync")
     assert whole.shape == (4, rows, cols) and whole.dtype == np.uint8
-    np.testing.assert_array_equal(split, whole)
+    _assert_same_codes(split, whole)
     alone, _ = infer_window(
         layers.compute(), context.compute(), spec=spec, halo=(0, 0, 0, 0), ring=0
     )
-    np.testing.assert_array_equal(alone, whole)
+    _assert_same_codes(alone, whole)
     assert (255 - whole[0]).max() > 200  # the scene's slicks are there
+
+
+def _assert_same_codes(a: np.ndarray, b: np.ndarray) -> None:
+    """Probability codes equal but for rounding: none apart by more than one code (1/255), and
+    at most one in 10,000 apart at all."""
+    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    apart = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    assert apart.max() <= 1
+    assert np.count_nonzero(apart) <= a.size // 10_000

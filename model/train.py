@@ -200,7 +200,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> ModelCard:
         "minutes_training": round(fit_seconds / 60, 1),
         "cpu_minutes_training": round(fit_cpu / 60, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} training thread(s), machine shared with other jobs",
+        f"{torch.get_num_threads()} training thread(s)",
     }
     card = export_model(
         net,

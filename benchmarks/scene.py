@@ -272,7 +272,7 @@ def _model_scaling(item: Path, clusters: dict, *, chunks: int, model: Path | Non
     caches and memory bandwidth), which no scheduling of the pipeline can win back."""
     kwargs = {"chunks": chunks, "model": model, "pure": False}
     one_client = clusters[1][1]
-    alone = one_client.submit(_model_only, item, start_at=time.time() + 2.0, **kwargs).result()
+    alone = one_client.submit(_model_only, item, **kwargs).result()
     two_client = clusters[2][1]
     start_at = time.time() + 3.0
     both = [
